@@ -1,0 +1,15 @@
+// Package balancer holds the pluggable part of meshmatch: how a connection to an
+// Open-Match service reaches its pods.
+//
+// A Strategy turns a logical service address ("host:port") into a gRPC connection
+// that balances calls over the service's pods. The built-in strategies are
+// Sidecar (through an Istio sidecar), Headless (client-side round robin over a
+// headless Service's DNS records, re-resolved on a timer) and Static (a fixed list
+// of addresses). The proxyless xDS strategy lives in package
+// github.com/meshmatch/meshmatch/xds so that programs which do not want it do not
+// link grpc-go's xDS client. Auto tries a chain of strategies in order and falls
+// back at run time.
+//
+// Importing this package registers nothing with grpc-go: every resolver and
+// balancing policy is wired per connection.
+package balancer
