@@ -1,0 +1,167 @@
+package xds
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	xdscreds "google.golang.org/grpc/credentials/xds"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/meshmatch/meshmatch/balancer"
+)
+
+// Defaults used when the matching Strategy field is zero.
+const (
+	DefaultIstiodAddr    = "istiod.istio-system.svc:15010"
+	DefaultProbeTimeout  = 2 * time.Second
+	DefaultBootstrapWait = 10 * time.Second
+)
+
+// Strategy reaches a service through grpc-go's xDS client (proxyless gRPC).
+// Its zero value looks for a bootstrap in the environment and otherwise talks
+// to istiod at DefaultIstiodAddr. It is safe for concurrent use.
+type Strategy struct {
+	// IstiodAddr is istiod's plaintext xDS address ("host:port"). Default
+	// DefaultIstiodAddr. It is used when no bootstrap is given or found in the
+	// environment.
+	IstiodAddr string
+
+	// ProbeTimeout bounds how long Detect waits for istiod to answer.
+	// Default DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+
+	// BootstrapWait bounds how long Detect, and a connection's resolver,
+	// wait for the file named by GRPC_XDS_BOOTSTRAP to appear. Default
+	// DefaultBootstrapWait.
+	BootstrapWait time.Duration
+
+	// Bootstrap, when set, is the bootstrap JSON to use; the environment is
+	// then not consulted.
+	Bootstrap []byte
+
+	// Env looks up environment variables (GRPC_XDS_BOOTSTRAP,
+	// GRPC_XDS_BOOTSTRAP_CONFIG, POD_NAME, POD_NAMESPACE, INSTANCE_IP).
+	// Default os.Getenv.
+	Env func(string) string
+
+	// CertDir holds the workload certificates (certificates.pem,
+	// private_key.pem, root-cert.pem) for a composed bootstrap's
+	// file_watcher certificate provider, which is added only when all three
+	// exist. Default "/var/run/secrets/workload-spiffe-credentials".
+	CertDir string
+
+	// Logger receives debug records about detection and bootstrap choice.
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+var _ balancer.Strategy = Strategy{}
+
+// Name returns "xds".
+func (Strategy) Name() string { return "xds" }
+
+// Dial returns a connection to addr ("host:port") that resolves the target
+// xds:///addr with a resolver of its own, built from the strategy's
+// bootstrap. It does no network I/O. When the bootstrap file named by
+// GRPC_XDS_BOOTSTRAP is not there yet, the connection's resolver waits for it
+// in the background and calls wait for it within their deadlines.
+//
+// The strategy's options come after opts: the transport credentials are xDS
+// credentials, which use what istiod configures and fall back to plaintext.
+func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, error) {
+	target, err := Target(addr)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := s.resolverBuilder()
+	if err != nil {
+		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
+	}
+	creds, err := xdscreds.NewClientCredentials(xdscreds.ClientOptions{FallbackCreds: insecure.NewCredentials()})
+	if err != nil {
+		return nil, fmt.Errorf("xds: dial %s: credentials: %w", addr, err)
+	}
+	all := make([]grpc.DialOption, 0, len(opts)+2)
+	all = append(all, opts...)
+	all = append(all, grpc.WithResolvers(rb), grpc.WithTransportCredentials(creds))
+	cc, err := grpc.NewClient(target, all...)
+	if err != nil {
+		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
+	}
+	return cc, nil
+}
+
+// Target returns the xDS target for addr ("host:port"), such as
+// "xds:///open-match-frontend.open-match.svc.cluster.local:50504".
+func Target(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("xds: invalid address %q: %w", addr, err)
+	}
+	if !validHost(host) {
+		return "", fmt.Errorf("xds: invalid address %q: bad host %q", addr, host)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("xds: invalid address %q: bad port %q", addr, port)
+	}
+	return "xds:///" + net.JoinHostPort(host, port), nil
+}
+
+// validHost accepts IP addresses and DNS names.
+func validHost(host string) bool {
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	if host == "" || len(host) > 253 || strings.HasPrefix(host, ".") || strings.HasPrefix(host, "-") {
+		return false
+	}
+	for _, r := range host {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (s Strategy) istiodAddr() string {
+	if s.IstiodAddr == "" {
+		return DefaultIstiodAddr
+	}
+	return s.IstiodAddr
+}
+
+func (s Strategy) probeTimeout() time.Duration {
+	if s.ProbeTimeout <= 0 {
+		return DefaultProbeTimeout
+	}
+	return s.ProbeTimeout
+}
+
+func (s Strategy) bootstrapWait() time.Duration {
+	if s.BootstrapWait <= 0 {
+		return DefaultBootstrapWait
+	}
+	return s.BootstrapWait
+}
+
+func (s Strategy) env(key string) string {
+	if s.Env == nil {
+		return os.Getenv(key)
+	}
+	return s.Env(key)
+}
+
+func (s Strategy) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
