@@ -1,0 +1,71 @@
+package omtest
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// defaultDialer dials like Open-Match's client cache: plaintext, round_robin.
+func defaultDialer(target string) (grpc.ClientConnInterface, io.Closer, error) {
+	cc, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingPolicy":"round_robin"}`))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cc, cc, nil
+}
+
+// dialCache keeps one connection per target and closes them all on close.
+type dialCache struct {
+	dial Dialer
+
+	mu     sync.Mutex
+	conns  map[string]grpc.ClientConnInterface
+	closer []io.Closer
+	closed bool
+}
+
+func newDialCache(d Dialer) *dialCache {
+	return &dialCache{dial: d, conns: make(map[string]grpc.ClientConnInterface)}
+}
+
+var errDialCacheClosed = errors.New("omtest: server closed")
+
+func (d *dialCache) get(target string) (grpc.ClientConnInterface, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, errDialCacheClosed
+	}
+	if cc, ok := d.conns[target]; ok {
+		return cc, nil
+	}
+	cc, closer, err := d.dial(target)
+	if err != nil {
+		return nil, err
+	}
+	d.conns[target] = cc
+	if closer != nil {
+		d.closer = append(d.closer, closer)
+	}
+	return cc, nil
+}
+
+func (d *dialCache) close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	for _, c := range d.closer {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}

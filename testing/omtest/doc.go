@@ -1,0 +1,40 @@
+// Package omtest is an in-memory Open-Match v1 core for tests and local runs:
+// FrontendService, BackendService and QueryService over one store, with the
+// synchronizer window, the default evaluator and the backfill API, and no
+// Redis or cluster.
+//
+// Use it the way net/http/httptest is used:
+//
+//	s := omtest.NewServer(t, omtest.WithMatchFunction(myMMF))
+//	fe := s.Frontend() // generated clients over a real loopback connection
+//
+// NewServer listens on 127.0.0.1:0, registers Close with t.Cleanup, and
+// exposes the address (Addr) and a ready client connection (Conn). Start does
+// the same without a testing.TB and can give each service its own address,
+// for programs that embed a core (see examples/omcore).
+//
+// The core follows Open-Match v1.8's behaviour and error codes and messages:
+// ticket ids are server-minted xid-shaped strings; tickets returned by
+// FetchMatches stay pending, hidden from queries, for PendingReleaseTimeout;
+// assigned tickets are de-indexed and deleted after AssignedDeleteTimeout;
+// backfills expire 0.8 × PendingReleaseTimeout after their last
+// acknowledgement. Every timeout is measured with a Clock: give it a
+// FakeClock and call Advance to trigger expirations without sleeping.
+//
+// Concurrent FetchMatches calls arriving within RegistrationInterval of the
+// first are evaluated together in one evaluation, so the evaluator resolves
+// collisions between them, as Open-Match's synchronizer does. Cycles run one
+// after another. The match function runs in process (WithMatchFunction,
+// WithMatchFunctionServer) or is dialed at the request's FunctionConfig
+// host:port through the Dialer. The evaluator is Open-Match's default one
+// unless WithEvaluator or WithEvaluatorTarget replace it. Errors of a
+// FetchMatches call come back with code Unknown and Open-Match's message shape
+// "error(s) in FetchMatches call. syncErr=[…], mmfErr=[…]"; a panic in an
+// in-process match function or evaluator becomes such an error.
+//
+// Unlike a real core, every server also serves the gRPC health service and
+// server reflection, so grpcurl can explore it.
+//
+// The core is silent unless given a logger (WithLogger). Importing the package
+// registers nothing globally.
+package omtest

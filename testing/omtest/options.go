@@ -1,0 +1,191 @@
+package omtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/meshmatch/meshmatch/omclient/pb"
+)
+
+// Defaults of the timing settings. They follow Open-Match's code defaults,
+// except the registration window, which is short so that tests run fast.
+const (
+	DefaultRegistrationInterval       = 50 * time.Millisecond
+	DefaultProposalCollectionInterval = 10 * time.Second
+	DefaultPendingReleaseTimeout      = time.Minute
+	DefaultAssignedDeleteTimeout      = 10 * time.Minute
+	DefaultQueryPageSize              = 1000
+)
+
+// MatchFunc is an in-process match function. It gets the profile of a
+// FetchMatches call and returns its proposals. Like a real MMF it reads
+// tickets through the QueryService (for example Server.Query). Proposals
+// returned together with an error are still evaluated, as in Open-Match.
+type MatchFunc func(ctx context.Context, profile *pb.MatchProfile) ([]*pb.Match, error)
+
+// EvaluateFunc is an in-process evaluator. It gets every proposal of one
+// synchronizer cycle and returns the ids of the accepted matches.
+type EvaluateFunc func(ctx context.Context, proposals []*pb.Match) ([]string, error)
+
+// Dialer opens a client connection to target ("host:port"). The returned
+// Closer, when not nil, is called when the core closes. The core calls a
+// Dialer once per target and caches the result.
+type Dialer func(target string) (grpc.ClientConnInterface, io.Closer, error)
+
+// Config configures a core. Its zero value is a working core on a random
+// loopback port, with Open-Match's default timeouts and default evaluator.
+type Config struct {
+	// Addr is where all three services listen together. Default "127.0.0.1:0".
+	// It is ignored when any of FrontendAddr, BackendAddr or QueryAddr is set.
+	Addr string
+	// FrontendAddr, BackendAddr and QueryAddr, when any is set, give every
+	// service its own listener, as in a real Open-Match install (frontend
+	// 50504, backend 50505, query 50503). Unset ones use "127.0.0.1:0".
+	FrontendAddr, BackendAddr, QueryAddr string
+
+	// Clock measures every timeout. Default: the system clock.
+	Clock Clock
+	// Logger receives the core's diagnostics. Default: discarded.
+	Logger *slog.Logger
+
+	// RegistrationInterval is how long a synchronizer cycle accepts new
+	// FetchMatches calls. Default DefaultRegistrationInterval.
+	RegistrationInterval time.Duration
+	// ProposalCollectionInterval bounds how long a cycle waits for its match
+	// functions. Default DefaultProposalCollectionInterval.
+	ProposalCollectionInterval time.Duration
+	// PendingReleaseTimeout is how long tickets of a returned match stay
+	// hidden from queries; backfills expire after 0.8 times this without an
+	// acknowledgement. Default DefaultPendingReleaseTimeout.
+	PendingReleaseTimeout time.Duration
+	// AssignedDeleteTimeout is how long an assigned ticket is kept.
+	// Default DefaultAssignedDeleteTimeout.
+	AssignedDeleteTimeout time.Duration
+	// QueryPageSize is the number of items per query stream message,
+	// clamped to [10, 10000]. Default DefaultQueryPageSize.
+	QueryPageSize int
+
+	// MatchFunction, when set, runs in process for every FetchMatches call
+	// instead of dialing FunctionConfig's host and port.
+	MatchFunction MatchFunc
+	// MatchFunctionServer, when set (and MatchFunction is not), is called in
+	// process through its generated Run method for every FetchMatches call.
+	MatchFunctionServer pb.MatchFunctionServer
+	// Evaluator, when set, replaces the default evaluator in process.
+	Evaluator EvaluateFunc
+	// EvaluatorTarget, when set (and Evaluator is not), is the "host:port" of
+	// a gRPC Evaluator service used instead of the default evaluator.
+	EvaluatorTarget string
+	// Dialer opens connections to remote match functions and evaluators.
+	// Default: grpc.NewClient with insecure credentials and round_robin.
+	Dialer Dialer
+	// ServerOptions are added to the core's gRPC servers.
+	ServerOptions []grpc.ServerOption
+}
+
+// Option configures a Server built by NewServer.
+type Option interface {
+	apply(*Config)
+}
+
+type optionFunc func(*Config)
+
+func (f optionFunc) apply(c *Config) { f(c) }
+
+// WithClock makes the core measure its timeouts with c, typically a FakeClock.
+func WithClock(c Clock) Option { return optionFunc(func(cfg *Config) { cfg.Clock = c }) }
+
+// WithLogger sends the core's diagnostics to l.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(cfg *Config) { cfg.Logger = l }) }
+
+// WithRegistrationInterval sets how long a synchronizer cycle accepts calls.
+func WithRegistrationInterval(d time.Duration) Option {
+	return optionFunc(func(cfg *Config) { cfg.RegistrationInterval = d })
+}
+
+// WithProposalCollectionInterval sets how long a cycle waits for its MMFs.
+func WithProposalCollectionInterval(d time.Duration) Option {
+	return optionFunc(func(cfg *Config) { cfg.ProposalCollectionInterval = d })
+}
+
+// WithPendingReleaseTimeout sets how long matched tickets stay pending.
+func WithPendingReleaseTimeout(d time.Duration) Option {
+	return optionFunc(func(cfg *Config) { cfg.PendingReleaseTimeout = d })
+}
+
+// WithAssignedDeleteTimeout sets how long assigned tickets are kept.
+func WithAssignedDeleteTimeout(d time.Duration) Option {
+	return optionFunc(func(cfg *Config) { cfg.AssignedDeleteTimeout = d })
+}
+
+// WithQueryPageSize sets the number of items per query stream message.
+func WithQueryPageSize(n int) Option {
+	return optionFunc(func(cfg *Config) { cfg.QueryPageSize = n })
+}
+
+// WithMatchFunction runs fn in process for every FetchMatches call.
+func WithMatchFunction(fn MatchFunc) Option {
+	return optionFunc(func(cfg *Config) { cfg.MatchFunction = fn })
+}
+
+// WithMatchFunctionServer calls srv.Run in process for every FetchMatches call.
+func WithMatchFunctionServer(srv pb.MatchFunctionServer) Option {
+	return optionFunc(func(cfg *Config) { cfg.MatchFunctionServer = srv })
+}
+
+// WithEvaluator replaces the default evaluator with fn, run in process.
+func WithEvaluator(fn EvaluateFunc) Option {
+	return optionFunc(func(cfg *Config) { cfg.Evaluator = fn })
+}
+
+// WithEvaluatorTarget replaces the default evaluator with the gRPC Evaluator
+// service at target ("host:port"), dialed through the core's Dialer.
+func WithEvaluatorTarget(target string) Option {
+	return optionFunc(func(cfg *Config) { cfg.EvaluatorTarget = target })
+}
+
+// WithDialer makes the core open connections to remote match functions and
+// evaluators with d.
+func WithDialer(d Dialer) Option { return optionFunc(func(cfg *Config) { cfg.Dialer = d }) }
+
+// WithServerOptions adds options to the core's gRPC servers.
+func WithServerOptions(opts ...grpc.ServerOption) Option {
+	return optionFunc(func(cfg *Config) { cfg.ServerOptions = append(cfg.ServerOptions, opts...) })
+}
+
+// withDefaults returns cfg with every unset field filled in.
+func (cfg Config) withDefaults() Config {
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.RegistrationInterval = orDefault(cfg.RegistrationInterval, DefaultRegistrationInterval)
+	cfg.ProposalCollectionInterval = orDefault(cfg.ProposalCollectionInterval, DefaultProposalCollectionInterval)
+	cfg.PendingReleaseTimeout = orDefault(cfg.PendingReleaseTimeout, DefaultPendingReleaseTimeout)
+	cfg.AssignedDeleteTimeout = orDefault(cfg.AssignedDeleteTimeout, DefaultAssignedDeleteTimeout)
+	switch {
+	case cfg.QueryPageSize == 0:
+		cfg.QueryPageSize = DefaultQueryPageSize
+	case cfg.QueryPageSize < 10:
+		cfg.QueryPageSize = 10
+	case cfg.QueryPageSize > 10000:
+		cfg.QueryPageSize = 10000
+	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = defaultDialer
+	}
+	return cfg
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,233 @@
+package omtest
+
+import (
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/meshmatch/meshmatch/omclient/pb"
+)
+
+// ticketEntry is one stored ticket. The *pb.Ticket is never modified once
+// stored: a change stores a new copy, so readers may hand it to gRPC without
+// holding the lock.
+type ticketEntry struct {
+	ticket   *pb.Ticket
+	indexed  bool      // in the active index (false once assigned)
+	deleteAt time.Time // set when assigned; the record disappears then
+}
+
+// store is the state shared by the three services. Every mutation closes the
+// current changed channel, which wakes watchers (push, not polling).
+type store struct {
+	clock          Clock
+	clockNotifies  bool // the clock wakes the store when it jumps
+	pendingRelease time.Duration
+	assignedDelete time.Duration
+	backfillTTL    time.Duration
+	ids            *idGen
+
+	mu        sync.Mutex
+	tickets   map[string]*ticketEntry
+	pending   map[string]time.Time // ticket id → when it became pending
+	assigned  map[string]struct{}  // ids of tickets with a deleteAt
+	backfills map[string]*backfillEntry
+	changed   chan struct{}
+}
+
+func newStore(cfg Config) *store {
+	return &store{
+		clock:          cfg.Clock,
+		clockNotifies:  isNotifier(cfg.Clock),
+		pendingRelease: cfg.PendingReleaseTimeout,
+		assignedDelete: cfg.AssignedDeleteTimeout,
+		backfillTTL:    cfg.PendingReleaseTimeout * 8 / 10,
+		ids:            newIDGen(),
+		tickets:        make(map[string]*ticketEntry),
+		pending:        make(map[string]time.Time),
+		assigned:       make(map[string]struct{}),
+		backfills:      make(map[string]*backfillEntry),
+		changed:        make(chan struct{}),
+	}
+}
+
+// notifyLocked wakes everyone waiting on the changed channel.
+func (s *store) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// wake re-evaluates time-based state for watchers, e.g. after a clock jump.
+func (s *store) wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifyLocked()
+}
+
+// ticketLocked returns the live entry for id, dropping it if its
+// assigned-delete time has passed.
+func (s *store) ticketLocked(id string, now time.Time) *ticketEntry {
+	e := s.tickets[id]
+	if e == nil {
+		return nil
+	}
+	if !e.deleteAt.IsZero() && !now.Before(e.deleteAt) {
+		s.removeTicketLocked(id)
+		return nil
+	}
+	return e
+}
+
+func (s *store) removeTicketLocked(id string) {
+	delete(s.tickets, id)
+	delete(s.pending, id)
+	delete(s.assigned, id)
+}
+
+// pendingLocked reports whether id is hidden from queries because a match
+// holding it was returned less than pendingRelease ago.
+func (s *store) pendingLocked(id string, now time.Time) bool {
+	at, ok := s.pending[id]
+	return ok && !now.After(at.Add(s.pendingRelease))
+}
+
+func (s *store) createTicket(in *pb.Ticket) *pb.Ticket {
+	t := proto.Clone(in).(*pb.Ticket)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	t.Id = s.ids.next(now)
+	t.CreateTime = timestamppb.New(now)
+	s.tickets[t.Id] = &ticketEntry{ticket: t, indexed: true}
+	s.notifyLocked()
+	return t
+}
+
+func (s *store) getTicket(id string) *pb.Ticket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.ticketLocked(id, s.clock.Now()); e != nil {
+		return e.ticket
+	}
+	return nil
+}
+
+func (s *store) deleteTicket(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeTicketLocked(id)
+	s.notifyLocked()
+}
+
+// activeTickets returns the indexed, non-pending tickets that keep accepts.
+func (s *store) activeTickets(keep func(*pb.Ticket) bool) []*pb.Ticket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	var out []*pb.Ticket
+	for id, e := range s.tickets {
+		if !e.indexed || s.pendingLocked(id, now) || !keep(e.ticket) {
+			continue
+		}
+		out = append(out, e.ticket)
+	}
+	return out
+}
+
+// markPendingLocked hides ids from queries for pendingRelease from now.
+func (s *store) markPendingLocked(ids []string, now time.Time) {
+	for _, id := range ids {
+		s.pending[id] = now
+	}
+}
+
+func (s *store) release(ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.pending, id)
+	}
+	s.notifyLocked()
+}
+
+func (s *store) releaseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.pending)
+	s.notifyLocked()
+}
+
+// assignLocked writes a onto every existing ticket of ids, de-indexes them and
+// takes them out of pending. It returns the updated tickets and the ids that
+// were not found.
+func (s *store) assignLocked(ids []string, a *pb.Assignment, now time.Time) (done []*pb.Ticket, missing []string) {
+	for _, id := range ids {
+		e := s.ticketLocked(id, now)
+		if e == nil {
+			missing = append(missing, id)
+			continue
+		}
+		t := proto.Clone(e.ticket).(*pb.Ticket)
+		t.Assignment = proto.Clone(a).(*pb.Assignment)
+		s.tickets[id] = &ticketEntry{ticket: t, deleteAt: now.Add(s.assignedDelete)}
+		s.assigned[id] = struct{}{}
+		delete(s.pending, id)
+		done = append(done, t)
+	}
+	return done, missing
+}
+
+// assign applies every group and returns the ids that were not found.
+func (s *store) assign(groups []*pb.AssignmentGroup) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	var missing []string
+	for _, g := range groups {
+		_, m := s.assignLocked(g.GetTicketIds(), g.GetAssignment(), now)
+		missing = append(missing, m...)
+	}
+	s.notifyLocked()
+	return missing
+}
+
+// watchState returns the ticket (nil when gone), a channel closed on the next
+// change, and when the ticket will expire (zero if never).
+func (s *store) watchState(id string) (*pb.Ticket, <-chan struct{}, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.ticketLocked(id, s.clock.Now())
+	if e == nil {
+		return nil, s.changed, time.Time{}
+	}
+	return e.ticket, s.changed, e.deleteAt
+}
+
+// sweep drops expired assigned tickets, stale pending entries and expired
+// backfills (releasing the tickets attached to them).
+func (s *store) sweep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for id := range s.assigned {
+		s.ticketLocked(id, now)
+	}
+	for id, at := range s.pending {
+		if now.After(at.Add(s.pendingRelease)) {
+			delete(s.pending, id)
+		}
+	}
+	for id, b := range s.backfills {
+		if s.expiredLocked(b, now) {
+			s.deleteBackfillLocked(id)
+		}
+	}
+	s.notifyLocked()
+}
+
+func isNotifier(c Clock) bool {
+	_, ok := c.(advanceNotifier)
+	return ok
+}
