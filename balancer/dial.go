@@ -1,0 +1,53 @@
+package balancer
+
+import (
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
+
+	"github.com/meshmatch/meshmatch/internal/dnsresolver"
+)
+
+// roundRobin is the service config of every connection the DNS-based
+// strategies make.
+const roundRobin = `{"loadBalancingConfig":[{"round_robin":{}}]}`
+
+// DefaultRefreshInterval is how often Headless and Sidecar look the service
+// name up again when their RefreshInterval is zero.
+const DefaultRefreshInterval = 5 * time.Second
+
+// Schemes of the per-connection resolvers. They are never registered
+// globally, so they only need to differ from each other.
+const (
+	headlessScheme = "meshmatch-headless"
+	sidecarScheme  = "meshmatch-sidecar"
+	staticScheme   = "meshmatch-static"
+)
+
+// logger returns l, or a logger that discards everything when l is nil.
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// dialRoundRobin makes a round_robin connection to addr through b. defaults
+// come before the caller's opts (so the caller can override them) and the
+// strategy's own resolver and service config after.
+func dialRoundRobin(b resolver.Builder, addr string, defaults, opts, forced []grpc.DialOption) (*grpc.ClientConn, error) {
+	all := make([]grpc.DialOption, 0, len(defaults)+len(opts)+len(forced)+2)
+	all = append(all, defaults...)
+	all = append(all, opts...)
+	all = append(all, forced...)
+	all = append(all, grpc.WithResolvers(b), grpc.WithDefaultServiceConfig(roundRobin))
+	return grpc.NewClient(dnsresolver.Target(b.Scheme(), addr), all...)
+}
+
+// insecureDefault is the transport security used when the caller gives none.
+func insecureDefault() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+}

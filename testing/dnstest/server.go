@@ -1,0 +1,185 @@
+// Package dnstest runs a DNS server on loopback for tests, shaped like
+// net/http/httptest: it answers A and AAAA queries for names the test sets,
+// and the test can change the records, make the server answer nothing or
+// fail, stop and restart it, and wait until it has seen a number of queries.
+//
+// Point balancer.Headless at it with Headless{DNSServer: srv.Addr()}, or
+// grpc-go's stock resolver with the target "dns://" + srv.Addr() + "/name:port".
+// It listens on 127.0.0.1 only (UDP and TCP on one port).
+package dnstest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Mode says how the server answers.
+type Mode int
+
+const (
+	// Answer serves the records that were Set (NXDOMAIN for unknown names).
+	Answer Mode = iota
+	// Empty answers every query with NOERROR and no records.
+	Empty
+	// ServFail answers every query with SERVFAIL.
+	ServFail
+)
+
+// Server is a DNS server on 127.0.0.1. Its methods are safe for concurrent use.
+type Server struct {
+	addr string
+
+	mu      sync.Mutex
+	records map[string][]netip.Addr
+	mode    Mode
+	queries int64
+	seen    chan struct{} // closed and replaced on every query
+	run     *running      // nil while stopped
+	closed  bool
+}
+
+// NewServer starts a server and closes it on t.Cleanup.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start()
+	if err != nil {
+		t.Fatalf("dnstest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server. The caller must Close it.
+func Start() (*Server, error) {
+	s := &Server{records: map[string][]netip.Addr{}, seen: make(chan struct{})}
+	run, err := listen("127.0.0.1:0", s)
+	if err != nil {
+		return nil, err
+	}
+	s.run = run
+	s.addr = run.addr
+	return s, nil
+}
+
+// Addr returns the server's "127.0.0.1:port", the same for UDP and TCP and
+// across Stop and Restart.
+func (s *Server) Addr() string { return s.addr }
+
+// Set makes name resolve to ips (IPv4 for A queries, IPv6 for AAAA queries),
+// replacing its previous records. It panics if an ip is not an IP literal.
+func (s *Server) Set(name string, ips ...string) {
+	addrs := make([]netip.Addr, len(ips))
+	for i, ip := range ips {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			panic(fmt.Sprintf("dnstest: Set(%q): %v", name, err))
+		}
+		addrs[i] = a.Unmap()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records[canonical(name)] = addrs
+}
+
+// Remove deletes name's records; queries for it get NXDOMAIN.
+func (s *Server) Remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records, canonical(name))
+}
+
+// SetMode changes how the server answers from the next query on.
+func (s *Server) SetMode(m Mode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mode = m
+}
+
+// Queries returns how many queries the server has received.
+func (s *Server) Queries() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queries
+}
+
+// WaitQueries waits until the server has received at least n queries in all,
+// or ctx is done.
+func (s *Server) WaitQueries(ctx context.Context, n int64) error {
+	for {
+		s.mu.Lock()
+		got, seen := s.queries, s.seen
+		s.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-seen:
+		case <-ctx.Done():
+			return fmt.Errorf("dnstest: %d queries, want %d: %w", got, n, ctx.Err())
+		}
+	}
+}
+
+// Stop stops answering: both sockets are closed, so queries are refused.
+// Records and mode are kept. Stop is idempotent.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	run := s.run
+	s.run = nil
+	s.mu.Unlock()
+	if run != nil {
+		run.stop()
+	}
+}
+
+// Restart serves again on the same address after Stop.
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("dnstest: restart: server closed")
+	}
+	if s.run != nil {
+		return nil
+	}
+	run, err := listen(s.addr, s)
+	if err != nil {
+		return err
+	}
+	s.run = run
+	return nil
+}
+
+// Close stops the server for good. It is idempotent.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.Stop()
+}
+
+// lookup returns the records and mode for one query and counts it.
+func (s *Server) lookup(name string) (ips []netip.Addr, known bool, mode Mode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries++
+	close(s.seen)
+	s.seen = make(chan struct{})
+	ips, known = s.records[canonical(name)]
+	return ips, known, s.mode
+}
+
+func canonical(name string) string {
+	return strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+}
+
+// freePort reports whether addr names port 0.
+func freePort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port == "0"
+}
