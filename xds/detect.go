@@ -46,7 +46,7 @@ func (s Strategy) detect(ctx context.Context) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, s.bootstrapWait())
 	defer cancel()
 	if _, err := xdsbootstrap.WaitFile(ctx, src.path); err != nil {
-		return false, fmt.Sprintf("%s not usable: %v", src.what, err)
+		return false, fmt.Sprintf("%s not usable after %v: %v", src.what, s.bootstrapWait(), err)
 	}
 	return true, src.what + " read"
 }

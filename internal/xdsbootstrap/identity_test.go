@@ -1,0 +1,84 @@
+package xdsbootstrap_test
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshmatch/meshmatch/internal/xdsbootstrap"
+)
+
+func addrs(cidrs ...string) func() ([]net.Addr, error) {
+	return func() ([]net.Addr, error) {
+		var out []net.Addr
+		for _, c := range cidrs {
+			ip, n, err := net.ParseCIDR(c)
+			if err != nil {
+				return nil, err
+			}
+			n.IP = ip
+			out = append(out, n)
+		}
+		return out, nil
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	nsFile := filepath.Join(t.TempDir(), "namespace")
+	require.NoError(t, os.WriteFile(nsFile, []byte("from-file\n"), 0o600))
+	hostname := func() (string, error) { return "host-7", nil }
+	tests := []struct {
+		name   string
+		src    xdsbootstrap.Source
+		want   xdsbootstrap.Identity
+		wantIP string
+	}{
+		{
+			name: "downward api",
+			src: xdsbootstrap.Source{
+				Env: func(k string) string {
+					return map[string]string{"POD_NAME": "fe-0", "POD_NAMESPACE": "game", "INSTANCE_IP": "10.0.0.9"}[k]
+				},
+				NamespaceFile:  nsFile,
+				Hostname:       hostname,
+				InterfaceAddrs: addrs("127.0.0.1/8", "10.0.0.9/24", "fd00::9/64"),
+			},
+			want:   xdsbootstrap.Identity{PodName: "fe-0", Namespace: "game", IPs: []string{"10.0.0.9", "fd00::9"}},
+			wantIP: "10.0.0.9",
+		},
+		{
+			name: "no env: hostname, namespace file, interfaces without loopback",
+			src: xdsbootstrap.Source{
+				Env:            func(string) string { return "" },
+				NamespaceFile:  nsFile,
+				Hostname:       hostname,
+				InterfaceAddrs: addrs("127.0.0.1/8", "::1/128", "fe80::1/64", "fd00::5/64", "10.1.2.3/16"),
+			},
+			want:   xdsbootstrap.Identity{PodName: "host-7", Namespace: "from-file", IPs: []string{"10.1.2.3", "fd00::5"}},
+			wantIP: "10.1.2.3",
+		},
+		{
+			name: "nothing known",
+			src: xdsbootstrap.Source{
+				Env:            func(string) string { return "" },
+				NamespaceFile:  filepath.Join(t.TempDir(), "missing"),
+				Hostname:       func() (string, error) { return "", errors.New("no hostname") },
+				InterfaceAddrs: func() ([]net.Addr, error) { return nil, errors.New("no interfaces") },
+			},
+			want:   xdsbootstrap.Identity{PodName: "unknown", Namespace: "default"},
+			wantIP: "127.0.0.1",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.src.Identity()
+			assert.Equal(t, tc.want, got, "Identity()")
+			assert.Equal(t, tc.wantIP, got.IP(), "Identity().IP()")
+		})
+	}
+}

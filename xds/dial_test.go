@@ -1,0 +1,219 @@
+package xds_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/omclient/pb"
+	"github.com/meshmatch/meshmatch/testing/balancertest"
+	"github.com/meshmatch/meshmatch/testing/xdstest"
+	"github.com/meshmatch/meshmatch/xds"
+)
+
+// dial dials svcAddr with s and closes the connection when the test ends.
+func dial(t *testing.T, s xds.Strategy) balancer.Conn {
+	t.Helper()
+	conn, err := s.Dial(svcAddr)
+	require.NoError(t, err, "Dial(%q)", svcAddr)
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func getTicket(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.CallOption) (string, error) {
+	tk, err := pb.NewFrontendServiceClient(conn).GetTicket(ctx, &pb.GetTicketRequest{TicketId: "t"}, opts...)
+	return tk.GetId(), err
+}
+
+// waitAll calls until every backend has served a call, or fails t at the
+// test deadline.
+func waitAll(t *testing.T, ctx context.Context, conn grpc.ClientConnInterface, bs []*balancertest.Backend) {
+	t.Helper()
+	seen := map[string]bool{}
+	var lastErr error
+	for len(seen) < len(bs) {
+		if ctx.Err() != nil {
+			t.Fatalf("backends that served a call: %v of %d, last error: %v", seen, len(bs), lastErr)
+		}
+		name, err := getTicket(ctx, conn, grpc.WaitForReady(true))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		seen[name] = true
+	}
+}
+
+func TestDialInvalidAddr(t *testing.T) {
+	srv := xdstest.NewServer(t)
+	s := istiodStrategy(t, srv)
+	for _, addr := range []string{"", "host", "host:", ":80", "host:0", "host:65536", "host:http", "xds:///host:80", "dns:///h:1", "a/b:80", "bad host:80"} {
+		t.Run(addr, func(t *testing.T) {
+			conn, err := s.Dial(addr)
+			if err == nil {
+				conn.Close()
+			}
+			assert.ErrorContains(t, err, "xds: invalid address")
+		})
+	}
+}
+
+func TestTarget(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{addr: svcAddr, want: "xds:///" + svcAddr},
+		{addr: "127.0.0.1:50504", want: "xds:///127.0.0.1:50504"},
+		{addr: "[::1]:50504", want: "xds:///[::1]:50504"},
+	} {
+		got, err := xds.Target(tc.addr)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, "Target(%q)", tc.addr)
+	}
+}
+
+func TestDialBadBootstrap(t *testing.T) {
+	tests := []struct {
+		name     string
+		strategy xds.Strategy
+		wantErr  string
+	}{
+		{
+			name:     "malformed explicit bootstrap",
+			strategy: xds.Strategy{Bootstrap: []byte(`{"xds_servers": [{"server_uri": `), Env: envOf(nil)},
+			wantErr:  "xds: dial " + svcAddr + ": explicit bootstrap: xdsbootstrap: malformed bootstrap json",
+		},
+		{
+			name:     "GRPC_XDS_BOOTSTRAP_CONFIG without xds_servers",
+			strategy: xds.Strategy{Env: envOf(map[string]string{"GRPC_XDS_BOOTSTRAP_CONFIG": noServers})},
+			wantErr:  "xds: dial " + svcAddr + ": GRPC_XDS_BOOTSTRAP_CONFIG: xdsbootstrap: no xds_servers",
+		},
+		{
+			name:     "server without channel_creds",
+			strategy: xds.Strategy{Bootstrap: []byte(`{"xds_servers":[{"server_uri":"127.0.0.1:1"}]}`), Env: envOf(nil)},
+			wantErr:  "missing channel_creds",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := tc.strategy.Dial(svcAddr)
+			if err == nil {
+				conn.Close()
+			}
+			assert.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+}
+
+func TestDialExplicitBootstrap(t *testing.T) {
+	ctx := testContext(t)
+	bs := balancertest.StartBackends(t, 3)
+	srv := xdstest.NewServer(t)
+	setEndpoints(srv)(t, bs)
+	conn := dial(t, xds.Strategy{Bootstrap: srv.Bootstrap("explicit-node"), Env: envOf(nil)})
+	waitAll(t, ctx, conn, bs)
+	assert.Contains(t, srv.Nodes(), "explicit-node", "node ids seen by istiod")
+}
+
+// TestDialComposedIdentity checks the node that reaches istiod from a
+// composed bootstrap, with and without the downward-API variables.
+func TestDialComposedIdentity(t *testing.T) {
+	shape := regexp.MustCompile(`^sidecar~[0-9a-f.:]+~[^.~]+\.[^.~]+~[^.~]+\.svc\.cluster\.local$`)
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		wantID string
+		wantNS string
+	}{
+		{name: "downward api", env: podEnv, wantID: "sidecar~127.0.0.1~frontend-0.game~game.svc.cluster.local", wantNS: "game"},
+		{name: "no pod env"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testContext(t)
+			bs := balancertest.StartBackends(t, 1)
+			srv := xdstest.NewServer(t)
+			setEndpoints(srv)(t, bs)
+			conn := dial(t, xds.Strategy{IstiodAddr: srv.Addr(), Env: envOf(tc.env), CertDir: t.TempDir()})
+			waitAll(t, ctx, conn, bs)
+			nodes := srv.Nodes()
+			require.Len(t, nodes, 1, "nodes seen by istiod")
+			for id, n := range nodes {
+				assert.Regexp(t, shape, id)
+				if tc.wantID != "" {
+					assert.Equal(t, tc.wantID, id)
+				}
+				md := n.GetMetadata().GetFields()
+				assert.Equal(t, "grpc", md["GENERATOR"].GetStringValue(), "GENERATOR metadata")
+				assert.NotEmpty(t, md["NAMESPACE"].GetStringValue(), "NAMESPACE metadata")
+				if tc.wantNS != "" {
+					assert.Equal(t, tc.wantNS, md["NAMESPACE"].GetStringValue())
+				}
+			}
+		})
+	}
+}
+
+// TestDialBootstrapFileLate dials before the Istio agent has written the
+// bootstrap file: calls wait, then work once the file is there.
+func TestDialBootstrapFileLate(t *testing.T) {
+	ctx := testContext(t)
+	bs := balancertest.StartBackends(t, 2)
+	srv := xdstest.NewServer(t)
+	setEndpoints(srv)(t, bs)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bootstrap.json")
+	conn := dial(t, xds.Strategy{Env: envOf(map[string]string{"GRPC_XDS_BOOTSTRAP": path})})
+	written := srv.WriteBootstrap(t, t.TempDir())
+	require.NoError(t, os.Rename(written, path))
+	waitAll(t, ctx, conn, bs)
+}
+
+// TestDialBootstrapFileNever: the bounded wait ends with a clear error on
+// calls; the connection still recovers if the file appears later.
+func TestDialBootstrapFileNever(t *testing.T) {
+	ctx := testContext(t)
+	bs := balancertest.StartBackends(t, 1)
+	srv := xdstest.NewServer(t)
+	setEndpoints(srv)(t, bs)
+	path := filepath.Join(t.TempDir(), "bootstrap.json")
+	conn := dial(t, xds.Strategy{BootstrapWait: 50 * time.Millisecond, Env: envOf(map[string]string{"GRPC_XDS_BOOTSTRAP": path})})
+
+	_, err := getTicket(ctx, conn)
+	assert.Equal(t, codes.Unavailable, status.Code(err), "GetTicket() = %v, want code Unavailable", err)
+	assert.ErrorContains(t, err, "xds: bootstrap not ready after 50ms")
+	assert.ErrorContains(t, err, path)
+
+	written := srv.WriteBootstrap(t, t.TempDir())
+	require.NoError(t, os.Rename(written, path))
+	waitAll(t, ctx, conn, bs)
+}
+
+// TestIstiodOutage: once configuration has arrived, calls keep working
+// while istiod is down, and updates flow again after it comes back.
+func TestIstiodOutage(t *testing.T) {
+	ctx := testContext(t)
+	bs := balancertest.StartBackends(t, 3)
+	srv := xdstest.NewServer(t)
+	set := setEndpoints(srv)
+	set(t, bs[:2])
+	conn := dial(t, istiodStrategy(t, srv))
+	waitAll(t, ctx, conn, bs[:2])
+
+	srv.Stop()
+	for i := range 100 {
+		_, err := getTicket(ctx, conn)
+		require.NoError(t, err, "call %d while istiod is down", i)
+	}
+
+	require.NoError(t, srv.Restart())
+	set(t, bs)
+	waitAll(t, ctx, conn, bs)
+}
