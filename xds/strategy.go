@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	xdscreds "google.golang.org/grpc/credentials/xds"
 	"google.golang.org/grpc/credentials/insecure"
+	xdscreds "google.golang.org/grpc/credentials/xds"
 
 	"github.com/meshmatch/meshmatch/balancer"
 )

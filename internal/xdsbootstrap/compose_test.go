@@ -36,9 +36,9 @@ func TestNodeID(t *testing.T) {
 // composed is the part of a composed bootstrap the tests look at.
 type composed struct {
 	XDSServers []struct {
-		ServerURI      string `json:"server_uri"`
+		ServerURI      string                  `json:"server_uri"`
 		ChannelCreds   []struct{ Type string } `json:"channel_creds"`
-		ServerFeatures []string `json:"server_features"`
+		ServerFeatures []string                `json:"server_features"`
 	} `json:"xds_servers"`
 	Node struct {
 		ID       string            `json:"id"`
