@@ -112,11 +112,12 @@ func (s *synchronizer) evaluateAndDeliver(calls []*call, late map[*call]bool) {
 		}
 	}
 	for _, cl := range calls {
+		if late[cl] { // its proposals and errors may still be being written
+			cl.result <- fetchResult{syncErr: errWindowOverrun, mmfErr: cl.ctx.Err()}
+			continue
+		}
 		r := fetchResult{matches: accepted[cl], syncErr: cl.syncErr, mmfErr: cl.mmfErr}
-		switch {
-		case late[cl]:
-			r = fetchResult{syncErr: errWindowOverrun, mmfErr: cl.ctx.Err()}
-		case cycleErr != nil:
+		if cycleErr != nil {
 			r.syncErr = cycleErr
 		}
 		cl.result <- r

@@ -115,7 +115,7 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 	if n, ok := cfg.Clock.(advanceNotifier); ok {
-		s.unsubscribe = n.subscribe(s.store.sweep)
+		s.unsubscribe = n.subscribe(s.store.wake)
 	}
 	cfg.Logger.Info("omtest: core started",
 		"frontend", s.frontendAddr, "backend", s.backendAddr, "query", s.queryAddr)
