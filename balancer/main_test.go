@@ -86,6 +86,7 @@ func TestConformance(t *testing.T) {
 		{name: "headless", harness: headlessHarness(testRefresh)},
 		{name: "sidecar", harness: sidecarHarness(testRefresh)},
 		{name: "static", harness: staticHarness},
+		{name: "auto", harness: autoHarness},
 	} {
 		t.Run(tc.name, func(t *testing.T) { balancertest.Run(t, tc.harness) })
 	}
