@@ -1,0 +1,18 @@
+//go:build !meshmatch_noxds
+
+package omclient
+
+import (
+	"log/slog"
+
+	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/xds"
+)
+
+func defaultChain(logger *slog.Logger) []balancer.Strategy {
+	return []balancer.Strategy{
+		&balancer.Sidecar{Logger: logger},
+		&xds.Strategy{Logger: logger},
+		&balancer.Headless{Logger: logger},
+	}
+}

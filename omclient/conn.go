@@ -1,0 +1,102 @@
+package omclient
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/meshmatch/meshmatch/balancer"
+)
+
+// Conn is a balanced connection to one Open-Match service. It implements
+// grpc.ClientConnInterface, so the generated clients of package pb work on it
+// too; Frontend, Backend and Query add the SDK's retry rules.
+//
+// A Conn is safe for concurrent use. Close it when done.
+type Conn struct {
+	addr     string
+	strategy balancer.Strategy
+	cc       balancer.Conn
+	logger   *slog.Logger
+	retry    RetryPolicy
+	grace    time.Duration
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewConn returns a connection to the Open-Match service at addr ("host:port").
+// Like grpc.NewClient it does no blocking I/O: the strategy detects its
+// environment and connects in the background, and calls wait for it within
+// their own deadline.
+func NewConn(addr string, opts ...Option) (*Conn, error) {
+	if err := checkAddr(addr); err != nil {
+		return nil, err
+	}
+	cfg := newConfig(opts)
+	s := cfg.strategy
+	if s == nil {
+		var err error
+		if s, err = defaultStrategy(cfg.logger); err != nil {
+			return nil, err
+		}
+	}
+	dopts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(cfg.keepalive),
+	}, cfg.dialOpts...)
+	cc, err := s.Dial(addr, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("omclient: dial %s with %s strategy: %w", addr, s.Name(), err)
+	}
+	return &Conn{addr: addr, strategy: s, cc: cc, logger: cfg.logger, retry: cfg.retry, grace: cfg.watchGrace}, nil
+}
+
+// Invoke performs a unary RPC. It implements grpc.ClientConnInterface.
+func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if c.closed.Load() {
+		return closedError{}
+	}
+	return c.cc.Invoke(ctx, method, args, reply, opts...)
+}
+
+// NewStream begins a streaming RPC. It implements grpc.ClientConnInterface.
+func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if c.closed.Load() {
+		return nil, closedError{}
+	}
+	return c.cc.NewStream(ctx, desc, method, opts...)
+}
+
+// Addr returns the service address the connection was made for.
+func (c *Conn) Addr() string { return c.addr }
+
+// State returns the connectivity state of the underlying connection.
+func (c *Conn) State() connectivity.State { return c.cc.GetState() }
+
+// Decision reports which strategy the connection uses, why and since when.
+// Before the background detection has finished, Strategy is empty.
+func (c *Conn) Decision() balancer.Decision {
+	if r, ok := c.cc.(balancer.Reporter); ok {
+		return r.Decision()
+	}
+	return balancer.Decision{Strategy: c.strategy.Name(), Reason: "set by WithStrategy"}
+}
+
+// Close tears the connection down. Calls in flight fail with Canceled; later
+// calls fail with ErrClosed. Close is idempotent.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.closeErr = c.cc.Close()
+	})
+	return c.closeErr
+}

@@ -1,0 +1,89 @@
+package omclient
+
+import (
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/meshmatch/meshmatch/balancer"
+)
+
+// Option configures a Conn.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	strategy   balancer.Strategy
+	dialOpts   []grpc.DialOption
+	logger     *slog.Logger
+	retry      RetryPolicy
+	keepalive  keepalive.ClientParameters
+	watchGrace time.Duration
+}
+
+// DefaultKeepalive is the client keepalive meshmatch uses. Open-Match servers
+// answer pings sent more often than every 10 s with a too_many_pings GOAWAY.
+var DefaultKeepalive = keepalive.ClientParameters{
+	Time:                20 * time.Second,
+	Timeout:             10 * time.Second,
+	PermitWithoutStream: true,
+}
+
+// DefaultWatchGrace is how long after a watch starts a NotFound answer is taken
+// as "the ticket is not visible yet" and retried rather than returned.
+const DefaultWatchGrace = 2 * time.Second
+
+func newConfig(opts []Option) config {
+	c := config{keepalive: DefaultKeepalive, watchGrace: DefaultWatchGrace}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.retry = c.retry.withDefaults()
+	return c
+}
+
+// WithStrategy sets how the connection reaches the service. The default is the
+// balancer.Auto chain (sidecar, proxyless xDS, headless DNS), or the single
+// strategy named by $MESHMATCH_STRATEGY.
+func WithStrategy(s balancer.Strategy) Option {
+	return optionFunc(func(c *config) { c.strategy = s })
+}
+
+// WithDialOptions adds gRPC dial options, applied after meshmatch's own
+// defaults (keepalive, insecure transport credentials), so they take precedence.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return optionFunc(func(c *config) { c.dialOpts = append(c.dialOpts, opts...) })
+}
+
+// WithLogger sets the logger for strategy decisions, retries and resumed
+// watches. The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithRetryPolicy sets the backoff used when the SDK retries a call.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return optionFunc(func(c *config) { c.retry = p })
+}
+
+// WithKeepalive overrides DefaultKeepalive. Time below 10 s makes Open-Match
+// servers close the connection.
+func WithKeepalive(p keepalive.ClientParameters) Option {
+	return optionFunc(func(c *config) { c.keepalive = p })
+}
+
+// WithWatchGrace sets how long after a watch starts NotFound is retried
+// (default DefaultWatchGrace). Zero turns the grace off.
+func WithWatchGrace(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.watchGrace = d })
+}
