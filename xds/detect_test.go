@@ -19,7 +19,7 @@ import (
 const noServers = `{"node":{"id":"sidecar~127.0.0.1~a.b~b.svc.cluster.local"}}`
 
 // silentListener accepts connections on loopback and never answers them.
-func silentListener(t *testing.T) string {
+func silentListener(t testing.TB) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -46,7 +46,7 @@ func silentListener(t *testing.T) string {
 }
 
 // closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
+func closedPort(t testing.TB) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

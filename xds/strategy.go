@@ -19,7 +19,7 @@ import (
 // Defaults used when the matching Strategy field is zero.
 const (
 	DefaultIstiodAddr    = "istiod.istio-system.svc:15010"
-	DefaultProbeTimeout  = 2 * time.Second
+	DefaultProbeTimeout  = time.Second
 	DefaultBootstrapWait = 10 * time.Second
 )
 
