@@ -27,7 +27,7 @@ func TestHeadlessNoRecords(t *testing.T) {
 
 func TestHeadlessKeepsLastGoodAddresses(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name     string
 		breakDNS func(*dnstest.Server)
 	}{
 		{name: "server down", breakDNS: (*dnstest.Server).Stop},
