@@ -229,4 +229,3 @@ func fetchReq(ctx context.Context, s *omtest.Server, req *pb.FetchMatchesRequest
 	_, err = recvAll(stream)
 	return err
 }
-
