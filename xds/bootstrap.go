@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/resolver"
+	grpcbootstrap "google.golang.org/grpc/xds/bootstrap"
 
 	"github.com/meshmatch/meshmatch/internal/xdsbootstrap"
 )
@@ -62,16 +63,30 @@ func (s Strategy) resolverBuilder() (resolver.Builder, error) {
 		log.Debug("xds: composed bootstrap", "istiod", s.istiodAddr(), "bootstrap", string(b))
 		return newXDSResolverBuilder(b)
 	case src.json != nil:
-		if err := xdsbootstrap.Validate(src.json); err != nil {
+		if err := validate(src.json); err != nil {
 			return nil, fmt.Errorf("%s: %w", src.what, err)
 		}
 		log.Debug("xds: using bootstrap", "source", src.what)
 		return newXDSResolverBuilder(src.json)
 	}
 	if b, err := xdsbootstrap.ReadFile(src.path); err == nil {
+		if err := validate(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", src.what, err)
+		}
 		log.Debug("xds: using bootstrap", "source", src.what)
 		return newXDSResolverBuilder(b)
 	}
 	log.Debug("xds: bootstrap file not ready, waiting in the resolver", "source", src.what, "wait", s.bootstrapWait())
 	return &waitingBuilder{path: src.path, wait: s.bootstrapWait()}, nil
+}
+
+// validate checks b as grpc-go will: well formed, with xDS servers, and with
+// channel credentials grpc-go supports for each of them.
+func validate(b []byte) error {
+	if err := xdsbootstrap.Validate(b); err != nil {
+		return err
+	}
+	return xdsbootstrap.CheckCreds(b, func(name string) bool {
+		return grpcbootstrap.GetChannelCredentials(name) != nil
+	})
 }

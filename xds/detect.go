@@ -38,15 +38,19 @@ func (s Strategy) detect(ctx context.Context) (bool, string) {
 		}
 		return true, "istiod answered at " + s.istiodAddr()
 	case src.json != nil:
-		if err := xdsbootstrap.Validate(src.json); err != nil {
+		if err := validate(src.json); err != nil {
 			return false, fmt.Sprintf("%s invalid: %v", src.what, err)
 		}
 		return true, src.what + " set"
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.bootstrapWait())
 	defer cancel()
-	if _, err := xdsbootstrap.WaitFile(ctx, src.path); err != nil {
+	b, err := xdsbootstrap.WaitFile(ctx, src.path)
+	if err != nil {
 		return false, fmt.Sprintf("%s not usable after %v: %v", src.what, s.bootstrapWait(), err)
+	}
+	if err := validate(b); err != nil {
+		return false, fmt.Sprintf("%s invalid: %v", src.what, err)
 	}
 	return true, src.what + " read"
 }

@@ -101,6 +101,11 @@ func TestDialBadBootstrap(t *testing.T) {
 			strategy: xds.Strategy{Bootstrap: []byte(`{"xds_servers":[{"server_uri":"127.0.0.1:1"}]}`), Env: envOf(nil)},
 			wantErr:  "missing channel_creds",
 		},
+		{
+			name:     "unsupported channel_creds",
+			strategy: xds.Strategy{Bootstrap: []byte(`{"xds_servers":[{"server_uri":"127.0.0.1:1","channel_creds":[{"type":"kerberos"}]}]}`), Env: envOf(nil)},
+			wantErr:  "no supported channel_creds type in [kerberos]",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

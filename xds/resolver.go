@@ -30,6 +30,10 @@ func newXDSResolverBuilder(bootstrap []byte) (resolver.Builder, error) {
 	return b, nil
 }
 
+// latePoll is how often a resolver whose bounded wait has ended still looks
+// for the bootstrap file.
+const latePoll = 500 * time.Millisecond
+
 // waitingBuilder builds resolvers that wait for a bootstrap file before
 // building grpc-go's xDS resolver over the same ClientConn.
 type waitingBuilder struct {
@@ -71,9 +75,13 @@ func (r *waitingResolver) run(ctx context.Context, b *waitingBuilder, target res
 			return
 		}
 		cc.ReportError(fmt.Errorf("xds: bootstrap not ready after %v: %w", b.wait, err))
-		if json, err = xdsbootstrap.WaitFile(ctx, b.path); err != nil {
+		if json, err = xdsbootstrap.WaitFileEvery(ctx, b.path, latePoll); err != nil {
 			return
 		}
+	}
+	if err := validate(json); err != nil {
+		cc.ReportError(fmt.Errorf("xds: bootstrap %s: %w", b.path, err))
+		return
 	}
 	rb, err := newXDSResolverBuilder(json)
 	if err != nil {

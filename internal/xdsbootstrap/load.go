@@ -24,6 +24,11 @@ const pollInterval = 25 * time.Millisecond
 // wait rather than fail; grpc-go itself reads the file once and caches a
 // missing file as a failure for the life of the process.
 func WaitFile(ctx context.Context, path string) ([]byte, error) {
+	return WaitFileEvery(ctx, path, pollInterval)
+}
+
+// WaitFileEvery is WaitFile looking for the file every interval.
+func WaitFileEvery(ctx context.Context, path string, interval time.Duration) ([]byte, error) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var last error
@@ -41,7 +46,7 @@ func WaitFile(ctx context.Context, path string) ([]byte, error) {
 			return b, nil
 		}
 		last = err
-		t.Reset(pollInterval)
+		t.Reset(interval)
 	}
 }
 

@@ -95,3 +95,10 @@ func TestWaitFileInvalid(t *testing.T) {
 	assert.ErrorIs(t, err, xdsbootstrap.ErrNoServers)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "WaitFile() = %v, want a deadline error", err)
 }
+
+func TestCheckCreds(t *testing.T) {
+	supported := func(name string) bool { return name == "insecure" }
+	assert.NoError(t, xdsbootstrap.CheckCreds([]byte(validBootstrap), supported))
+	err := xdsbootstrap.CheckCreds([]byte(`{"xds_servers":[{"server_uri":"a:1","channel_creds":[{"type":"x"},{"type":"y"}]}]}`), supported)
+	assert.ErrorContains(t, err, "xds_servers[0]: no supported channel_creds type in [x y]")
+}

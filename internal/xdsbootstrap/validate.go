@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -120,4 +121,29 @@ func validateProvider(b json.RawMessage) error {
 		return errors.New("missing plugin_name")
 	}
 	return nil
+}
+
+// CheckCreds reports an error unless every xDS server of the valid bootstrap
+// b names at least one channel credential type for which supported is true.
+// grpc-go uses the first supported type and fails the connection when there
+// is none.
+func CheckCreds(b []byte, supported func(string) bool) error {
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("xdsbootstrap: malformed bootstrap json: %w", err)
+	}
+	for i, s := range f.XDSServers {
+		if !slices.ContainsFunc(s.ChannelCreds, func(c creds) bool { return supported(c.Type) }) {
+			return fmt.Errorf("xdsbootstrap: xds_servers[%d]: no supported channel_creds type in %v", i, credTypes(s.ChannelCreds))
+		}
+	}
+	return nil
+}
+
+func credTypes(cs []creds) []string {
+	types := make([]string, len(cs))
+	for i, c := range cs {
+		types[i] = c.Type
+	}
+	return types
 }
