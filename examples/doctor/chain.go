@@ -1,12 +1,16 @@
 package main
 
-import "github.com/meshmatch/meshmatch/balancer"
+import (
+	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/xds"
+)
 
 // strategies returns the chain doctor checks, highest priority first, the
-// way omclient builds it. Add a strategy here to have it checked too.
+// way omclient builds it: sidecar, proxyless xDS, headless.
 func strategies(c config) []balancer.Strategy {
 	return []balancer.Strategy{
 		balancer.Sidecar{ProbeAddr: c.sidecarProbe, AdminAddr: c.sidecarAdmin, ReadyTimeout: c.timeout, DNSServer: c.dnsServer},
+		xds.Strategy{IstiodAddr: c.istiod, ProbeTimeout: c.timeout},
 		balancer.Headless{DNSServer: c.dnsServer},
 	}
 }

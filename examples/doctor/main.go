@@ -21,6 +21,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/internal/dnsresolver"
+	"github.com/meshmatch/meshmatch/xds"
 )
 
 // defaultAddr is the frontend's address in a default Open-Match install.
@@ -33,6 +34,7 @@ type config struct {
 	sidecarProbe string
 	sidecarAdmin string
 	dnsServer    string
+	istiod       string
 }
 
 func main() {
@@ -76,6 +78,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "bound for all checks")
 	fs.StringVar(&c.sidecarProbe, "sidecar-probe", balancer.DefaultSidecarProbeAddr, "Istio agent readiness address")
 	fs.StringVar(&c.sidecarAdmin, "sidecar-admin", balancer.DefaultSidecarAdminAddr, "Envoy admin address")
+	fs.StringVar(&c.istiod, "istiod", xds.DefaultIstiodAddr, "istiod plaintext xDS address, used when no xDS bootstrap is set")
 	fs.StringVar(&c.dnsServer, "dns-server", "", "DNS server ip:port to ask instead of the system resolver")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/testing/dnstest"
 	"github.com/meshmatch/meshmatch/testing/istiotest"
+	"github.com/meshmatch/meshmatch/testing/xdstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,6 +31,7 @@ func TestRun(t *testing.T) {
 	dns := dnstest.NewServer(t)
 	dns.Set("frontend.meshmatch.test", "127.0.0.1", "127.0.0.2")
 	nothing := closedAddr(t)
+	istiod := xdstest.NewServer(t)
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -38,21 +40,27 @@ func TestRun(t *testing.T) {
 	}{
 		{
 			name:     "sidecar",
-			args:     []string{"-addr", "frontend.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", agent.Addr(), "-sidecar-admin", nothing},
+			args:     []string{"-addr", "frontend.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", agent.Addr(), "-sidecar-admin", nothing, "-istiod", nothing},
 			wantCode: 0,
 			want:     []string{"resolves to [127.0.0.1 127.0.0.2]", "sidecar:  available", "auto would use: sidecar"},
 		},
 		{
 			name:     "headless",
-			args:     []string{"-addr", "frontend.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", nothing, "-sidecar-admin", nothing},
+			args:     []string{"-addr", "frontend.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", nothing, "-sidecar-admin", nothing, "-istiod", nothing},
 			wantCode: 0,
 			want:     []string{"sidecar:  not available", "no istio agent", "auto would use: headless"},
 		},
 		{
 			name:     "unknown name",
-			args:     []string{"-addr", "missing.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", nothing, "-sidecar-admin", nothing},
+			args:     []string{"-addr", "missing.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", nothing, "-sidecar-admin", nothing, "-istiod", nothing},
 			wantCode: 0,
 			want:     []string{"missing.meshmatch.test does not resolve", "auto would use: headless"},
+		},
+		{
+			name:     "proxyless",
+			args:     []string{"-addr", "frontend.meshmatch.test:50504", "-dns-server", dns.Addr(), "-sidecar-probe", nothing, "-sidecar-admin", nothing, "-istiod", istiod.Addr()},
+			wantCode: 0,
+			want:     []string{"sidecar:  not available", "xds:      available", "auto would use: xds"},
 		},
 		{name: "invalid address", args: []string{"-addr", "no-port"}, wantCode: 1, want: []string{"-addr: invalid address"}},
 		{name: "bad flag", args: []string{"-nope"}, wantCode: 2, want: []string{"flag provided but not defined"}},
