@@ -21,6 +21,11 @@ import (
 // it at most BootstrapWait), GRPC_XDS_BOOTSTRAP_CONFIG holds a valid one, or
 // istiod completes an HTTP/2 handshake at IstiodAddr within ProbeTimeout. It
 // returns by ctx's deadline at the latest.
+//
+// istiod is only probed at its default address inside a Kubernetes pod
+// (KUBERNETES_SERVICE_HOST set): elsewhere the default name cannot belong to
+// istiod, and looking it up would send a query to whatever DNS the machine
+// uses. An IstiodAddr set explicitly is always probed.
 func (s Strategy) Detect(ctx context.Context, _ string) balancer.Detection {
 	ok, reason := s.detect(ctx)
 	s.logger().Debug("xds: detect", "available", ok, "reason", reason)
@@ -30,6 +35,8 @@ func (s Strategy) Detect(ctx context.Context, _ string) balancer.Detection {
 func (s Strategy) detect(ctx context.Context) (bool, string) {
 	src := s.source()
 	switch {
+	case src.compose && s.IstiodAddr == "" && s.env(envKubernetesHost) == "":
+		return false, "no bootstrap set and not in a Kubernetes pod (" + envKubernetesHost + " unset), so no istiod to ask"
 	case src.compose:
 		ctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
 		defer cancel()
@@ -54,6 +61,9 @@ func (s Strategy) detect(ctx context.Context) (bool, string) {
 	}
 	return true, src.what + " read"
 }
+
+// envKubernetesHost is set by the kubelet in every container of a pod.
+const envKubernetesHost = "KUBERNETES_SERVICE_HOST"
 
 // probe reports whether an HTTP/2 server answers at addr before ctx is done.
 // A TCP connection is not enough: grpc-go reports READY only after the

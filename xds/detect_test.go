@@ -111,6 +111,11 @@ func TestDetect(t *testing.T) {
 			wantReason: "no http/2 answer",
 		},
 		{
+			name:       "default istiod outside a pod",
+			strategy:   xds.Strategy{Env: envOf(nil)},
+			wantReason: "not in a Kubernetes pod (KUBERNETES_SERVICE_HOST unset)",
+		},
+		{
 			name:       "istiod unreachable",
 			strategy:   xds.Strategy{IstiodAddr: closedPort(t), Env: envOf(nil)},
 			wantReason: "connection refused",
