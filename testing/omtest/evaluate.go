@@ -78,13 +78,16 @@ func (e *evaluator) remote(ctx context.Context, proposals []*pb.Match) ([]string
 }
 
 // evaluateAndDeliver evaluates the proposals of every call that submitted in
-// time, makes the accepted matches' tickets pending, applies their backfills
-// and hands each call its accepted matches.
+// time, makes the accepted matches' tickets pending, applies their backfills,
+// cleans up expired state and hands each call its accepted matches.
 func (s *synchronizer) evaluateAndDeliver(calls []*call, late map[*call]bool) {
 	owner := make(map[string]*call)
 	byID := make(map[string]*pb.Match)
 	var proposals []*pb.Match
 	var cycleErr error
+	// Cleanup runs before delivery so callers see its effects when their
+	// stream ends.
+	s.store.sweep()
 	for _, cl := range calls {
 		if late[cl] {
 			continue
@@ -111,6 +114,9 @@ func (s *synchronizer) evaluateAndDeliver(calls []*call, late map[*call]bool) {
 			}
 		}
 	}
+	// Cleanup runs before delivery so callers see its effects when their
+	// stream ends.
+	s.store.sweep()
 	for _, cl := range calls {
 		if late[cl] { // its proposals and errors may still be being written
 			cl.result <- fetchResult{syncErr: errWindowOverrun, mmfErr: cl.ctx.Err()}

@@ -153,7 +153,6 @@ func (s *synchronizer) run(c *cycle, prev <-chan struct{}) {
 	}
 	late := s.collect(calls, collect.C)
 	s.evaluateAndDeliver(calls, late)
-	s.store.sweep()
 }
 
 // collect waits until every call has submitted or the proposal window ends;
