@@ -72,3 +72,17 @@ func ClosedAddr(t testing.TB) string {
 	}
 	return addr
 }
+
+// WordAfter waits until the output contains prefix followed by a word and
+// returns that word (up to the next space or line end).
+func (o *Output) WordAfter(ctx context.Context, prefix string) (string, error) {
+	if err := o.WaitFor(ctx, prefix); err != nil {
+		return "", err
+	}
+	s := o.String()
+	rest := s[strings.Index(s, prefix)+len(prefix):]
+	if i := strings.IndexAny(rest, " \n"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest, nil
+}
