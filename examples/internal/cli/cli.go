@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/meshmatch/meshmatch/internal/dnsresolver"
@@ -115,12 +116,21 @@ func Exit(stderr io.Writer, prog string, err error) int {
 	case errors.Is(err, flag.ErrHelp):
 		return ExitUsage
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		printErr(stderr, prog, err)
 		return ExitUsage
 	default:
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		printErr(stderr, prog, err)
 		return ExitFailure
 	}
+}
+
+// printErr prints err prefixed with prog, unless it already is.
+func printErr(w io.Writer, prog string, err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prog+": ") {
+		msg = prog + ": " + msg
+	}
+	fmt.Fprintln(w, msg)
 }
 
 // ListenAddr checks that the flag's value is an address to listen on:
