@@ -7,10 +7,11 @@
 // For every service set with SetEndpoints it serves an API listener named
 // "host:port" (an HttpConnectionManager that takes its routes from RDS and
 // ends with the router filter), a route configuration sending every call to
-// the cluster "outbound|port||host", that cluster (EDS, round robin), and its
-// endpoints in one weighted locality. Every update is a new snapshot
-// version, pushed to connected clients. Whatever node id a client sends, it
-// gets the same configuration.
+// the cluster "outbound|port||host", that cluster (EDS, round robin; over
+// TLS with certificates from the client's "default" certificate provider
+// when SetTLS asks for it), and its endpoints in one weighted locality.
+// Every update is a new snapshot version, pushed to connected clients.
+// Whatever node id a client sends, it gets the same configuration.
 package xdstest
 
 import (
@@ -48,6 +49,7 @@ type Server struct {
 	closed   bool
 	version  int
 	services map[string]service
+	tls      map[string]TLS // by listener name
 
 	nodesMu sync.Mutex
 	nodes   map[string]*corepb.Node
@@ -77,6 +79,7 @@ func Start() (*Server, error) {
 		cancel:   cancel,
 		addr:     lis.Addr().String(),
 		services: make(map[string]service),
+		tls:      make(map[string]TLS),
 		nodes:    make(map[string]*corepb.Node),
 	}
 	// Every node gets the same snapshot, so the cache keys them all alike.

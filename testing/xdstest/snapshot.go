@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	clusterpb "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
@@ -34,10 +35,12 @@ func (s *Server) SetEndpoints(host string, port int, addrs ...string) error {
 	return s.publish()
 }
 
-// RemoveService stops serving host:port and pushes a new snapshot version.
+// RemoveService stops serving host:port, forgets its TLS setting and pushes
+// a new snapshot version.
 func (s *Server) RemoveService(host string, port int) error {
 	s.mu.Lock()
 	delete(s.services, ListenerName(host, port))
+	delete(s.tls, ListenerName(host, port))
 	s.mu.Unlock()
 	return s.publish()
 }
@@ -69,6 +72,11 @@ func (s *Server) publish() error {
 		lis, route, cluster, eds, err := s.services[k].resources()
 		if err != nil {
 			return err
+		}
+		if tls, ok := s.tls[k]; ok {
+			if cluster, err = withTLS(cluster.(*clusterpb.Cluster), tls); err != nil {
+				return err
+			}
 		}
 		byType[resource.ListenerType] = append(byType[resource.ListenerType], lis)
 		byType[resource.RouteType] = append(byType[resource.RouteType], route)
