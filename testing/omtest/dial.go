@@ -6,18 +6,20 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/omclient"
 )
 
-// defaultDialer dials like Open-Match's client cache: plaintext, round_robin.
+// defaultDialer dials through meshmatch's headless strategy: round_robin over
+// every address the target's host resolves to, re-resolved on a timer, so
+// that match functions scaled up behind one name get calls.
 func defaultDialer(target string) (grpc.ClientConnInterface, io.Closer, error) {
-	cc, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingPolicy":"round_robin"}`))
+	c, err := omclient.NewConn(target, omclient.WithStrategy(balancer.Headless{}))
 	if err != nil {
 		return nil, nil, err
 	}
-	return cc, cc, nil
+	return c, c, nil
 }
 
 // dialCache keeps one connection per target and closes them all on close.

@@ -81,7 +81,7 @@ type Config struct {
 	// a gRPC Evaluator service used instead of the default evaluator.
 	EvaluatorTarget string
 	// Dialer opens connections to remote match functions and evaluators.
-	// Default: grpc.NewClient with insecure credentials and round_robin.
+	// Default: omclient.NewConn with the balancer.Headless strategy.
 	Dialer Dialer
 	// ServerOptions are added to the core's gRPC servers.
 	ServerOptions []grpc.ServerOption
