@@ -13,27 +13,10 @@ import (
 	"github.com/meshmatch/meshmatch/examples/internal/clitest"
 	"github.com/meshmatch/meshmatch/examples/internal/director"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
-	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
-	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// newCore starts a core whose match function is the examples' team rules,
-// run in process.
-func newCore(t *testing.T) *omtest.Server {
-	var core *omtest.Server
-	rules := game.Rules{TeamSize: 2}
-	core = omtest.NewServer(t, omtest.WithMatchFunction(func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-		pools, err := omclient.NewQuery(core.Conn()).QueryPools(ctx, p.GetPools())
-		if err != nil {
-			return nil, err
-		}
-		return rules.MakeMatches(p, pools, time.Now())
-	}))
-	return core
-}
 
 // TestAssignAndRelease runs two rounds where the second allocation fails:
 // round 1 assigns one match and releases the other, round 2 matches the
@@ -41,7 +24,7 @@ func newCore(t *testing.T) *omtest.Server {
 func TestAssignAndRelease(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	core := newCore(t)
+	core := clitest.NewCore(t, game.Rules{TeamSize: 2})
 	var ids []string
 	for s := range 8 {
 		tk, err := core.Frontend().CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{SearchFields: &pb.SearchFields{
@@ -77,7 +60,7 @@ func TestAssignAndRelease(t *testing.T) {
 func TestStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	core := newCore(t)
+	core := clitest.NewCore(t, game.Rules{TeamSize: 2})
 	runCtx, stop := context.WithCancel(ctx)
 	var stdout, stderr clitest.Output
 	code := make(chan int, 1)

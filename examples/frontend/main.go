@@ -1,0 +1,84 @@
+// Command frontend simulates players of a game: each creates an Open-Match
+// ticket with a random region and skill through the frontend service and
+// waits for its game server with meshmatch's resuming assignment watch. It
+// prints every assignment as it arrives and a summary with the assignment
+// latencies, and exits non-zero if a player is not assigned within -timeout.
+//
+// With a director and the example match function running against Open-Match:
+//
+//	go run ./examples/frontend -frontend open-match-frontend.open-match.svc.cluster.local:50504 -players 20
+//
+// SIGINT or SIGTERM stops the waiting players.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/meshmatch/meshmatch/examples/internal/cli"
+	"github.com/meshmatch/meshmatch/examples/internal/director"
+	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/players"
+	"github.com/meshmatch/meshmatch/examples/internal/progress"
+	"github.com/meshmatch/meshmatch/omclient"
+)
+
+const prog = "frontend"
+
+func main() {
+	ctx, stop := cli.SignalContext()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	fe, err := omclient.DialFrontend(c.frontend)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	defer fe.Close()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	var mu sync.Mutex
+	sim := &players.Sim{
+		Frontend: fe, Players: c.players, Rate: c.rate, Seed: c.seed,
+		OnResult: func(r players.Result) {
+			if r.Err != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(stdout, describe(r))
+		},
+	}
+	fmt.Fprintf(stdout, "frontend: %d players at %s\n", c.players, c.frontend)
+	results, err := sim.Run(ctx)
+	lat := players.Latencies(results)
+	fmt.Fprintf(stdout, "frontend: %d of %d players assigned; latency p50 %v p99 %v\n", len(lat), len(results),
+		progress.Percentile(lat, 50).Round(time.Millisecond), progress.Percentile(lat, 99).Round(time.Millisecond))
+	return cli.Exit(stderr, prog, err)
+}
+
+// describe formats one assignment.
+func describe(r players.Result) string {
+	team := "?"
+	var v wrapperspb.StringValue
+	if a, ok := r.Assignment.GetExtensions()[director.TeamExtension]; ok && a.UnmarshalTo(&v) == nil {
+		team = v.GetValue()
+	}
+	return fmt.Sprintf("ticket %s (%s, skill %4.1f): %s team %s after %v", r.Ticket.GetId(),
+		game.Region(r.Ticket), game.Skill(r.Ticket), r.Assignment.GetConnection(), team, r.Latency.Round(time.Millisecond))
+}
