@@ -38,6 +38,9 @@ func (s Strategy) detect(ctx context.Context) (bool, string) {
 	case src.compose && s.IstiodAddr == "" && s.env(envKubernetesHost) == "":
 		return false, "no bootstrap set and not in a Kubernetes pod (" + envKubernetesHost + " unset), so no istiod to ask"
 	case src.compose:
+		if _, err := s.compose(); err != nil {
+			return false, fmt.Sprintf("no bootstrap set and none can be composed for istiod: %v", err)
+		}
 		ctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
 		defer cancel()
 		if err := probe(ctx, s.istiodAddr()); err != nil {

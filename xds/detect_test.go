@@ -106,6 +106,11 @@ func TestDetect(t *testing.T) {
 			wantReason: "istiod answered at " + srv.Addr(),
 		},
 		{
+			name:       "pod identity unusable in a node id",
+			strategy:   xds.Strategy{IstiodAddr: srv.Addr(), Env: envOf(map[string]string{"POD_NAME": "a~b", "POD_NAMESPACE": "game"})},
+			wantReason: "none can be composed for istiod: xdsbootstrap: compose: pod name",
+		},
+		{
 			name:       "istiod accepts but never answers",
 			strategy:   xds.Strategy{IstiodAddr: silentListener(t), ProbeTimeout: 200 * time.Millisecond, Env: envOf(nil)},
 			wantReason: "no http/2 answer",

@@ -37,7 +37,8 @@ type Config struct {
 }
 
 // NodeID returns the node id istiod expects from a proxyless client:
-// sidecar~<ip>~<pod>.<ns>~<ns>.svc.<domain>.
+// sidecar~<ip>~<pod>.<ns>~<ns>.svc.<domain>. It has that shape only for an
+// id that passes Check and a domain that is a DNS name; Compose checks both.
 func NodeID(id Identity, domain string) string {
 	if domain == "" {
 		domain = "cluster.local"
@@ -48,10 +49,20 @@ func NodeID(id Identity, domain string) string {
 // Compose returns bootstrap JSON that points grpc-go's xDS client at istiod
 // over plaintext with the node identity and metadata istiod needs to send
 // gRPC-shaped configuration. A file_watcher certificate provider named
-// "default" is included only when all three certificate files exist.
+// "default" is included only when all three certificate files exist. It
+// fails when the identity does not pass Identity.Check or the domain is not
+// a DNS name, since istiod could not parse the node id.
 func Compose(c Config) ([]byte, error) {
 	if strings.TrimSpace(c.ServerURI) == "" {
 		return nil, errors.New("xdsbootstrap: compose: empty server uri")
+	}
+	if err := c.Identity.Check(); err != nil {
+		return nil, fmt.Errorf("xdsbootstrap: compose: %w", err)
+	}
+	if c.Domain != "" {
+		if err := checkSubdomain(c.Domain); err != nil {
+			return nil, fmt.Errorf("xdsbootstrap: compose: domain: %w", err)
+		}
 	}
 	f := file{
 		XDSServers: []server{{

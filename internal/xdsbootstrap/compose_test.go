@@ -109,3 +109,19 @@ func TestComposeNoServer(t *testing.T) {
 	_, err := xdsbootstrap.Compose(xdsbootstrap.Config{Identity: pod})
 	assert.ErrorContains(t, err, "empty server uri")
 }
+
+func TestComposeBadIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     xdsbootstrap.Config
+		wantErr string
+	}{
+		{name: "pod name with ~", cfg: xdsbootstrap.Config{ServerURI: "127.0.0.1:15010", Identity: xdsbootstrap.Identity{PodName: "a~b", Namespace: "game"}}, wantErr: "xdsbootstrap: compose: pod name"},
+		{name: "bad domain", cfg: xdsbootstrap.Config{ServerURI: "127.0.0.1:15010", Identity: pod, Domain: "x~y"}, wantErr: "xdsbootstrap: compose: domain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := xdsbootstrap.Compose(tc.cfg)
+			assert.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+}

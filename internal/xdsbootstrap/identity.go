@@ -5,7 +5,9 @@
 package xdsbootstrap
 
 import (
+	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 )
@@ -32,6 +34,26 @@ func (id Identity) IP() string {
 		return "127.0.0.1"
 	}
 	return id.IPs[0]
+}
+
+// Check reports whether id can make a node id istiod parses: PodName a
+// DNS-1123 subdomain, Namespace a DNS-1123 label and every IP an IP
+// address without a zone. Values from the downward-API variables are taken
+// as given, so a bad one is reported here rather than hidden.
+func (id Identity) Check() error {
+	if err := checkSubdomain(id.PodName); err != nil {
+		return fmt.Errorf("pod name: %w", err)
+	}
+	if err := checkLabel(id.Namespace); err != nil {
+		return fmt.Errorf("namespace: %w", err)
+	}
+	for _, ip := range id.IPs {
+		a, err := netip.ParseAddr(ip)
+		if err != nil || a.Zone() != "" {
+			return fmt.Errorf("pod ip %q is not an IP address without a zone", ip)
+		}
+	}
+	return nil
 }
 
 // Source is where pod identity is read from. The zero value reads the real
@@ -73,8 +95,13 @@ func (s Source) podName() string {
 	if hostname == nil {
 		hostname = os.Hostname
 	}
-	if name, err := hostname(); err == nil && name != "" {
-		return name
+	// A pod's hostname is its name (or a label set in its spec); elsewhere
+	// it may be any host name, which is lowered and used if it still names
+	// a pod validly.
+	if name, err := hostname(); err == nil {
+		if name = strings.ToLower(strings.TrimSpace(name)); checkSubdomain(name) == nil {
+			return name
+		}
 	}
 	return "unknown"
 }
@@ -88,7 +115,7 @@ func (s Source) namespace() string {
 		path = DefaultNamespaceFile
 	}
 	if b, err := os.ReadFile(path); err == nil {
-		if ns := strings.TrimSpace(string(b)); ns != "" {
+		if ns := strings.TrimSpace(string(b)); checkLabel(ns) == nil {
 			return ns
 		}
 	}

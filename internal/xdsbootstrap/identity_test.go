@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,6 +80,57 @@ func TestIdentity(t *testing.T) {
 			got := tc.src.Identity()
 			assert.Equal(t, tc.want, got, "Identity()")
 			assert.Equal(t, tc.wantIP, got.IP(), "Identity().IP()")
+		})
+	}
+}
+
+func TestIdentityFallbacksSkipBadValues(t *testing.T) {
+	nsFile := filepath.Join(t.TempDir(), "namespace")
+	require.NoError(t, os.WriteFile(nsFile, []byte("Not~A~Namespace\n"), 0o600))
+	for _, tc := range []struct {
+		hostname string
+		wantPod  string
+	}{
+		{hostname: "Build-Host.Example.COM", wantPod: "build-host.example.com"},
+		{hostname: "bad~host", wantPod: "unknown"},
+		{hostname: "-dash", wantPod: "unknown"},
+	} {
+		t.Run(tc.hostname, func(t *testing.T) {
+			got := xdsbootstrap.Source{
+				Env:            func(string) string { return "" },
+				NamespaceFile:  nsFile,
+				Hostname:       func() (string, error) { return tc.hostname, nil },
+				InterfaceAddrs: addrs(),
+			}.Identity()
+			assert.Equal(t, tc.wantPod, got.PodName, "Identity().PodName")
+			assert.Equal(t, "default", got.Namespace, "Identity().Namespace with a bad namespace file")
+			assert.NoError(t, got.Check(), "Identity().Check()")
+		})
+	}
+}
+
+func TestIdentityCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		id      xdsbootstrap.Identity
+		wantErr string
+	}{
+		{name: "valid", id: xdsbootstrap.Identity{PodName: "fe-0.x", Namespace: "game", IPs: []string{"10.0.0.9", "fd00::9"}}},
+		{name: "tilde in pod name", id: xdsbootstrap.Identity{PodName: "a~b", Namespace: "game"}, wantErr: "pod name"},
+		{name: "upper-case pod name", id: xdsbootstrap.Identity{PodName: "Fe", Namespace: "game"}, wantErr: "pod name"},
+		{name: "empty pod name", id: xdsbootstrap.Identity{Namespace: "game"}, wantErr: "pod name"},
+		{name: "dot in namespace", id: xdsbootstrap.Identity{PodName: "p", Namespace: "a.b"}, wantErr: "namespace"},
+		{name: "long namespace", id: xdsbootstrap.Identity{PodName: "p", Namespace: strings.Repeat("n", 64)}, wantErr: "namespace"},
+		{name: "bad ip", id: xdsbootstrap.Identity{PodName: "p", Namespace: "n", IPs: []string{"10.0.0.300"}}, wantErr: "pod ip"},
+		{name: "ip with zone", id: xdsbootstrap.Identity{PodName: "p", Namespace: "n", IPs: []string{"fe80::1%eth0~x"}}, wantErr: "pod ip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.id.Check()
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.wantErr)
 		})
 	}
 }
