@@ -23,6 +23,16 @@
 // from the pod's identity, and hands the result to a resolver built for that
 // one connection.
 //
+// # Security
+//
+// Connections use grpc-go's xDS credentials: a cluster that istiod sends
+// with an UpstreamTlsContext is reached over TLS (mutual TLS when it names
+// an identity certificate) with the certificates of the bootstrap's
+// certificate provider "default", and any other cluster over plaintext.
+// Istio's agent writes that provider into the bootstrap file; a composed
+// bootstrap gets a file_watcher provider reading Strategy.CertDir when its
+// three certificate files exist.
+//
 // # Cost
 //
 // This is the only meshmatch package that imports google.golang.org/grpc/xds.
