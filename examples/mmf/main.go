@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
-	"github.com/meshmatch/meshmatch/examples/internal/game"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
@@ -61,7 +60,7 @@ func serve(ctx context.Context, c config, lis net.Listener, stdout io.Writer) er
 		_ = lis.Close()
 		return err
 	}
-	srv := omclient.NewMatchFunctionServer(q, MatchFunc(c.rules()))
+	srv := omclient.NewMatchFunctionServer(q, c.rules().MatchFunc())
 	fmt.Fprintf(stdout, "mmf: serving on %s (teams of %d, short-handed after %v), querying %s\n",
 		lis.Addr(), c.teamSize, c.maxWait, c.query)
 	if err := cli.Serve(ctx, srv, lis); err != nil {
@@ -69,14 +68,6 @@ func serve(ctx context.Context, c config, lis net.Listener, stdout io.Writer) er
 	}
 	fmt.Fprintln(stdout, "mmf: stopped")
 	return nil
-}
-
-// MatchFunc adapts the team rules to omclient's match function helper, which
-// has already queried the profile's pools.
-func MatchFunc(rules game.Rules) omclient.MatchFunc {
-	return func(_ context.Context, profile *pb.MatchProfile, pools map[string][]*pb.Ticket) ([]*pb.Match, error) {
-		return rules.MakeMatches(profile, pools, time.Now())
-	}
 }
 
 // probePool selects no ticket: no ticket has this search field.

@@ -2,6 +2,7 @@ package game
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -208,4 +210,12 @@ func longestWait(ts []*pb.Ticket, now time.Time) time.Duration {
 		longest = max(longest, wait(t, now))
 	}
 	return longest
+}
+
+// MatchFunc returns the rules as the matchmaking logic of omclient's match
+// function server, which has already queried the profile's pools.
+func (r Rules) MatchFunc() omclient.MatchFunc {
+	return func(_ context.Context, profile *pb.MatchProfile, pools map[string][]*pb.Ticket) ([]*pb.Match, error) {
+		return r.MakeMatches(profile, pools, time.Now())
+	}
 }

@@ -1,0 +1,111 @@
+// Command quickstart runs the whole Open-Match loop on one machine, with no
+// cluster, in one command:
+//
+//	go run ./examples/quickstart
+//
+// It starts meshmatch's in-memory Open-Match core on loopback, three match
+// function replicas on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (one port) behind
+// one DNS name served by a loopback DNS server, and has the core reach them
+// with meshmatch's headless strategy: round robin over the name's A records,
+// looked up again every second, as a headless Kubernetes Service would be.
+// A director fetches matches for one profile per region and skill bucket,
+// round after round, and assigns them to (fake) game servers, while -players
+// simulated players create tickets and wait for their assignments with the
+// SDK's resuming watch.
+//
+// It prints progress every -progress and ends with a summary: tickets,
+// matches, assignment latency (from ticket creation to the watch seeing the
+// assignment), the Run calls each replica served, and which balancing
+// strategy each connection used and why. It exits non-zero unless every
+// player was assigned within -timeout.
+//
+// With -frontend, -backend and -query it uses a real Open-Match instead of the
+// embedded core; the replicas still run here and -mmf-host (with -mmf-port)
+// must be where that Open-Match's backend reaches them. Where 127.0.0.2 cannot
+// be bound (macOS), the replicas use three ports on 127.0.0.1 and the core
+// reaches them with the static strategy instead; the output says so.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/meshmatch/meshmatch/examples/internal/cli"
+	"github.com/meshmatch/meshmatch/examples/internal/progress"
+	"github.com/meshmatch/meshmatch/omclient"
+)
+
+const prog = "quickstart"
+
+func main() {
+	ctx, stop := cli.SignalContext()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	_, err = c.run(ctx, stdout)
+	return cli.Exit(stderr, prog, err)
+}
+
+// run sets everything up, plays, prints the summary and tears down. The
+// summary is nil when the run failed before playing.
+func (c config) run(ctx context.Context, stdout io.Writer) (sum *summary, err error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	rs, err := listenReplicas(c.listen, c.mmfPort)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := startServices(c, rs)
+	if err != nil {
+		_ = rs.close(ctx)
+		return nil, err
+	}
+	defer func() { err = teardown(err, svc, rs) }()
+	rs.serve(omclient.NewQuery(svc.q.Conn), c.rules())
+	printSetup(stdout, c, rs, svc)
+	if err := svc.check(ctx); err != nil {
+		return nil, err
+	}
+
+	if svc.mmf.Conn != nil {
+		n, err := rs.warmUp(ctx, svc.mmf.Conn)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "all %d replicas answer through the core's connection (%d health checks)\n", len(rs.list), n)
+	}
+
+	var counters progress.Counters
+	stop := progress.Every(stdout, c.progress, counters.String)
+	out, err := c.play(ctx, svc, rs, &counters)
+	stop()
+	sum = summarize(c, time.Since(start), out, rs, svc)
+	sum.print(stdout)
+	return sum, err
+}
+
+// teardown closes the services, then the replicas, within a fresh bound.
+func teardown(err error, svc *services, rs *replicas) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cli.ShutdownTimeout)
+	defer cancel()
+	if cerr := svc.close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	if cerr := rs.close(ctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/meshmatch/meshmatch/examples/internal/director"
+	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/players"
+	"github.com/meshmatch/meshmatch/examples/internal/progress"
+)
+
+// summary is what a run reports at the end.
+type summary struct {
+	elapsed    time.Duration
+	players    int
+	latencies  []time.Duration // of the assigned players
+	director   director.Stats
+	replicas   []replicaRuns
+	strategies []strategyUse
+}
+
+type replicaRuns struct {
+	addr string
+	runs int64
+}
+
+// strategyUse is the strategy one connection used and why.
+type strategyUse struct {
+	service, strategy, reason, why string
+}
+
+func summarize(c config, elapsed time.Duration, out outcome, rs *replicas, svc *services) *summary {
+	s := &summary{elapsed: elapsed, players: c.players, latencies: players.Latencies(out.results), director: out.director}
+	for _, r := range rs.list {
+		s.replicas = append(s.replicas, replicaRuns{addr: r.addr(), runs: r.runs.Load()})
+	}
+	for _, cn := range svc.conns() {
+		dec := cn.Decision()
+		s.strategies = append(s.strategies, strategyUse{service: cn.name, strategy: dec.Strategy, reason: dec.Reason, why: cn.why})
+	}
+	if svc.core == nil {
+		s.strategies = append(s.strategies, strategyUse{service: "core → mmf", strategy: "-",
+			reason: "dialed by the Open-Match backend itself (dns and round_robin over " + c.mmfHost + ")"})
+	}
+	return s
+}
+
+// printSetup says what runs where.
+func printSetup(w io.Writer, c config, rs *replicas, svc *services) {
+	if svc.core != nil {
+		fmt.Fprintf(w, "embedded Open-Match core on %s (registration window %v)\n", svc.core.Addr(), registrationWindow)
+	} else {
+		fmt.Fprintf(w, "Open-Match at frontend %s, backend %s, query %s\n", c.frontend, c.backend, c.query)
+	}
+	fmt.Fprintf(w, "match function replicas %v: %s\n", rs.addrs(), rs.note)
+	fmt.Fprintf(w, "director: %d profiles per round, match function at %s:%d\n", len(game.Profiles()), c.mmfHost, rs.port)
+	rate := "once"
+	if c.rate > 0 {
+		rate = fmt.Sprintf("%g per second", c.rate)
+	}
+	fmt.Fprintf(w, "%d players arriving at %s\n", c.players, rate)
+}
+
+// print writes the totals, the latencies, the replicas' shares and every
+// connection's strategy.
+func (s *summary) print(w io.Writer) {
+	d := s.director
+	fmt.Fprintf(w, "\nsummary after %v\n", s.elapsed.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "  tickets:    %d players, %d assigned\n", s.players, len(s.latencies))
+	fmt.Fprintf(w, "  matches:    %d in %d director rounds; %d allocations failed, their %d tickets released and matched again\n",
+		d.Matches, d.Rounds, d.AllocFailures, d.Released)
+	fmt.Fprintf(w, "  latency:    p50 %v  p99 %v  max %v  (ticket created → assignment seen by the watch)\n",
+		s.percentile(50), s.percentile(99), s.percentile(100))
+	total := s.totalRuns()
+	fmt.Fprintf(w, "  mmf Run calls per replica (%d in all):\n", total)
+	for _, r := range s.replicas {
+		fmt.Fprintf(w, "    %-18s %5d  %5.1f%%\n", r.addr, r.runs, 100*s.share(r))
+	}
+	fmt.Fprintln(w, "  strategies:")
+	for _, u := range s.strategies {
+		fmt.Fprintf(w, "    %-10s  %-8s  %s\n", u.service, u.strategy, u.reason)
+		if u.why != "" {
+			fmt.Fprintf(w, "    %-10s  %-8s  why: %s\n", "", "", u.why)
+		}
+	}
+}
+
+func (s *summary) percentile(p float64) time.Duration {
+	return progress.Percentile(s.latencies, p).Round(time.Millisecond)
+}
+
+func (s *summary) totalRuns() int64 {
+	var total int64
+	for _, r := range s.replicas {
+		total += r.runs
+	}
+	return total
+}
+
+// share is the replica's fraction of all Run calls.
+func (s *summary) share(r replicaRuns) float64 {
+	total := s.totalRuns()
+	if total == 0 {
+		return 0
+	}
+	return float64(r.runs) / float64(total)
+}
