@@ -19,7 +19,7 @@ func x509VerifyOptions(roots *x509.CertPool) x509.VerifyOptions {
 
 // handshake runs one TLS handshake between client and server over loopback
 // TCP and returns both sides' errors and what the client learnt.
-func handshake(t *testing.T, client, server credentials.TransportCredentials, authority string) (clientErr, serverErr error, info credentials.AuthInfo) {
+func handshake(t *testing.T, client, server credentials.TransportCredentials, authority string) (info credentials.AuthInfo, clientErr, serverErr error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -57,7 +57,7 @@ func handshake(t *testing.T, client, server credentials.TransportCredentials, au
 	if conn != nil {
 		_ = conn.Close()
 	}
-	return clientErr, serverErr, info
+	return info, clientErr, serverErr
 }
 
 func toFiles(f certtest.Files) Files {
@@ -70,7 +70,7 @@ func TestTLSHandshakeMutual(t *testing.T) {
 	srv := certtest.Write(t, dir, "server", clientCA, serverCA.Issue(t, certtest.Leaf{DNSNames: []string{"frontend.test"}}))
 	cli := certtest.Write(t, dir, "client", serverCA, clientCA.Issue(t, certtest.Leaf{CommonName: "director"}))
 
-	cerr, serr, info := handshake(t, NewClient(toFiles(cli)), NewServer(toFiles(srv)), "frontend.test:50504")
+	info, cerr, serr := handshake(t, NewClient(toFiles(cli)), NewServer(toFiles(srv)), "frontend.test:50504")
 	if cerr != nil || serr != nil {
 		t.Fatalf("handshake: client %v, server %v; want both nil", cerr, serr)
 	}
@@ -106,7 +106,7 @@ func TestTLSHandshakeFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cerr, serr, _ := handshake(t, NewClient(tc.client), NewServer(tc.server), tc.authority)
+			_, cerr, serr := handshake(t, NewClient(tc.client), NewServer(tc.server), tc.authority)
 			if !contains(cerr, tc.want) && !contains(serr, tc.want) {
 				t.Errorf("handshake: client %v, server %v; want one to mention %q", cerr, serr, tc.want)
 			}
@@ -119,12 +119,13 @@ func TestTLSHandshakeServerNameOverride(t *testing.T) {
 	ca := certtest.NewCA(t)
 	srv := certtest.Write(t, dir, "server", nil, ca.Issue(t, certtest.Leaf{DNSNames: []string{"frontend.test"}}))
 	cli := Files{CAFile: certtest.Write(t, dir, "client", ca, nil).CAFile, ServerName: "frontend.test"}
-	cerr, serr, _ := handshake(t, NewClient(cli), NewServer(toFiles(srv)), "127.0.0.1:50504")
+	_, cerr, serr := handshake(t, NewClient(cli), NewServer(toFiles(srv)), "127.0.0.1:50504")
 	if cerr != nil || serr != nil {
 		t.Errorf("handshake with ServerName: client %v, server %v; want both nil", cerr, serr)
 	}
-	if got := NewClient(cli).Info().ServerName; got != "frontend.test" {
-		t.Errorf("Info().ServerName = %q, want %q", got, "frontend.test")
+	cli.ServerName = ""
+	if _, cerr, _ := handshake(t, NewClient(cli), NewServer(toFiles(srv)), "127.0.0.1:50504"); !contains(cerr, "doesn't contain any IP SANs") {
+		t.Errorf("handshake without ServerName = %v, want a failure to verify 127.0.0.1", cerr)
 	}
 }
 
@@ -134,7 +135,7 @@ func TestTLSHandshakeAfterRotation(t *testing.T) {
 	srvFiles := certtest.Write(t, dir, "server", nil, ca1.Issue(t, certtest.Leaf{}))
 	cliFiles := certtest.Write(t, dir, "client", ca1, nil)
 	client, server := NewClient(toFiles(cliFiles)), NewServer(toFiles(srvFiles))
-	if cerr, serr, _ := handshake(t, client, server, "localhost:1"); cerr != nil || serr != nil {
+	if _, cerr, serr := handshake(t, client, server, "localhost:1"); cerr != nil || serr != nil {
 		t.Fatalf("handshake before rotation: client %v, server %v", cerr, serr)
 	}
 
@@ -144,14 +145,14 @@ func TestTLSHandshakeAfterRotation(t *testing.T) {
 	stale := NewClient(Files{CAFile: certtest.Write(t, dir, "stale", ca1, nil).CAFile})
 	certtest.Write(t, dir, "client", ca2, nil)
 
-	cerr, serr, info := handshake(t, client.Clone(), server, "localhost:1")
+	info, cerr, serr := handshake(t, client.Clone(), server, "localhost:1")
 	if cerr != nil || serr != nil {
 		t.Fatalf("handshake after rotation: client %v, server %v", cerr, serr)
 	}
 	if got := info.(credentials.TLSInfo).State.PeerCertificates[0]; !got.Equal(p2.Cert) {
 		t.Errorf("server presented serial %v after rotation, want the rotated %v", got.SerialNumber, p2.Cert.SerialNumber)
 	}
-	if cerr, _, _ := handshake(t, stale, server, "localhost:1"); !contains(cerr, "certificate signed by unknown authority") {
+	if _, cerr, _ := handshake(t, stale, server, "localhost:1"); !contains(cerr, "certificate signed by unknown authority") {
 		t.Errorf("handshake trusting the old CA = %v, want unknown authority", cerr)
 	}
 }
