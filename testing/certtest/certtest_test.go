@@ -70,9 +70,14 @@ func TestTLSLeafFailsVerification(t *testing.T) {
 func TestTLSWriteAndRotate(t *testing.T) {
 	dir := t.TempDir()
 	ca := certtest.NewCA(t)
-	first := certtest.Write(t, dir, "server", ca, ca.Issue(t, certtest.Leaf{}))
-	if _, err := tls.LoadX509KeyPair(first.CertFile, first.KeyFile); err != nil {
+	p1 := ca.Issue(t, certtest.Leaf{})
+	first := certtest.Write(t, dir, "server", ca, p1)
+	loaded, err := tls.LoadX509KeyPair(first.CertFile, first.KeyFile)
+	if err != nil {
 		t.Fatalf("LoadX509KeyPair() = %v", err)
+	}
+	if !loaded.Leaf.Equal(p1.TLSCertificate(t).Leaf) {
+		t.Errorf("written certificate differs from TLSCertificate()")
 	}
 	ca2 := certtest.NewCA(t)
 	p2 := ca2.Issue(t, certtest.Leaf{})
