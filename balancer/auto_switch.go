@@ -48,6 +48,9 @@ func (c *autoConn) dial(sv *supervisor, idx int, now time.Time) bool {
 		sv.failed[idx] = true
 		sv.dets[idx].Available = false
 		sv.dets[idx].Reason = fmt.Sprintf("%s; dial failed: %v", sv.dets[idx].Reason, err)
+		c.mu.Lock()
+		c.decision.Detections[idx] = sv.dets[idx]
+		c.mu.Unlock()
 		c.log.Warn("balancer: auto: dial failed", "addr", c.addr, "strategy", c.chain[idx].Name(), "error", err)
 		return false
 	}

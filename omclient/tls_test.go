@@ -344,6 +344,10 @@ func TestTLSAutoSkipsSidecar(t *testing.T) {
 		}
 	}
 	assert.Contains(t, dialFailed, "transport level security", "log of the sidecar's failed dial")
+	if dets := conn.Decision().Detections; assert.Len(t, dets, 2) {
+		assert.False(t, dets[0].Available, "Decision().Detections[0].Available")
+		assert.Contains(t, dets[0].Reason, "dial failed", "Decision().Detections[0].Reason")
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
