@@ -57,7 +57,7 @@ func listenReplicas(listen listenFunc, port int) (*replicas, error) {
 		var other *otherIPError
 		switch {
 		case err == nil:
-			return newReplicas(ls, true, fmt.Sprintf("one port on %d loopback addresses, all listed by one DNS name", len(ls))), nil
+			return newReplicas(ls, true, fmt.Sprintf("one port on %d loopback addresses, like the pods of a headless Service", len(ls))), nil
 		case !errors.As(err, &other), errors.Is(err, syscall.EADDRINUSE) && (port != 0 || attempt == 5):
 			return nil, fmt.Errorf("match function replicas: %w", err)
 		case errors.Is(err, syscall.EADDRINUSE):
