@@ -138,21 +138,21 @@ type accessEntry struct {
 	Status   int      // the HTTP status sent to the client
 }
 
-// waitAccessLog polls the access log until it holds at least n entries and
-// returns them: nginx writes an entry after the response, so the client can
-// see a reply before its entry exists.
-func (n *nginx) waitAccessLog(ctx context.Context, min int) ([]accessEntry, error) {
+// waitAccessLog polls the access log until it holds at least want entries
+// and returns them: nginx writes an entry after the response, so the client
+// can see a reply before its entry exists.
+func (n *nginx) waitAccessLog(ctx context.Context, want int) ([]accessEntry, error) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		entries, err := n.accessLog()
-		if err != nil || len(entries) >= min {
+		if err != nil || len(entries) >= want {
 			return entries, err
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return entries, fmt.Errorf("access log has %d entries, want %d: %w", len(entries), min, ctx.Err())
+			return entries, fmt.Errorf("access log has %d entries, want %d: %w", len(entries), want, ctx.Err())
 		}
 	}
 }
