@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -13,10 +14,16 @@ import (
 	"github.com/meshmatch/meshmatch/examples/internal/clitest"
 	"github.com/meshmatch/meshmatch/examples/internal/director"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain keeps the tests on loopback: without a forced strategy, the
+// default chain's xDS detection would ask the system resolver for istiod.
+func TestMain(m *testing.M) {
+	os.Setenv(omclient.EnvStrategy, "headless")
+	goleak.VerifyTestMain(m)
+}
 
 // TestAssignAndRelease runs two rounds where the second allocation fails:
 // round 1 assigns one match and releases the other, round 2 matches the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +13,15 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/clitest"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/omclient"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain keeps the tests on loopback: without a forced strategy, the
+// default chain's xDS detection would ask the system resolver for istiod.
+func TestMain(m *testing.M) {
+	os.Setenv(omclient.EnvStrategy, "headless")
+	goleak.VerifyTestMain(m)
+}
 
 // TestPlayersAssigned runs the frontend against a core with the team match
 // function and a director; every player must see its game server.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -17,7 +18,12 @@ import (
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain keeps the tests on loopback: without a forced strategy, the
+// default chain's xDS detection would ask the system resolver for istiod.
+func TestMain(m *testing.M) {
+	os.Setenv(omclient.EnvStrategy, "headless")
+	goleak.VerifyTestMain(m)
+}
 
 func createPlayers(ctx context.Context, t *testing.T, fe pb.FrontendServiceClient, region string, skills ...float64) {
 	t.Helper()

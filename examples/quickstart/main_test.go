@@ -15,10 +15,16 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meshmatch/meshmatch/examples/internal/clitest"
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain keeps the tests on loopback: without a forced strategy, the
+// default chain's xDS detection would ask the system resolver for istiod.
+func TestMain(m *testing.M) {
+	os.Setenv(omclient.EnvStrategy, "headless")
+	goleak.VerifyTestMain(m)
+}
 
 // quickstart parses args, lets adjust change the config, and runs it under
 // a 10 s deadline.
