@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // LookupFunc returns the IP addresses of host.
@@ -19,7 +20,11 @@ func NewLookup(server string) LookupFunc {
 			PreferGo: true,
 			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				var d net.Dialer
-				return d.DialContext(ctx, network, server)
+				c, err := d.DialContext(ctx, network, server)
+				if err != nil {
+					return nil, err
+				}
+				return closeOnDone(ctx, c), nil
 			},
 		}
 	}
@@ -31,6 +36,47 @@ func NewLookup(server string) LookupFunc {
 		return ips, err
 	}
 }
+
+// closeOnDone closes c when ctx is done. Go's DNS client only sets a
+// deadline on the connection and does not watch the context while it waits
+// for an answer, so without this a lookup cancelled by Close would keep a
+// goroutine waiting until the resolver's own timeout. The returned conn keeps
+// the net.PacketConn interface of a UDP conn, which the DNS client checks to
+// choose between datagram and stream framing.
+func closeOnDone(ctx context.Context, c net.Conn) net.Conn {
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	if pc, ok := c.(net.PacketConn); ok {
+		return &packetConn{Conn: c, PacketConn: pc, stop: stop}
+	}
+	return &streamConn{Conn: c, stop: stop}
+}
+
+type streamConn struct {
+	net.Conn
+	stop func() bool
+}
+
+func (c *streamConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
+}
+
+type packetConn struct {
+	net.Conn
+	net.PacketConn
+	stop func() bool
+}
+
+func (c *packetConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
+}
+
+// The embedded interfaces both have these methods; use the net.Conn ones.
+func (c *packetConn) LocalAddr() net.Addr                { return c.Conn.LocalAddr() }
+func (c *packetConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(t) }
+func (c *packetConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(t) }
+func (c *packetConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(t) }
 
 // literal wraps lookup so that IP literal hosts are answered without DNS.
 func literal(lookup LookupFunc) LookupFunc {
