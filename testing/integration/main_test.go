@@ -13,28 +13,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(settled{m}) }
-
-// settled runs the tests, then gives goroutines that end by themselves up to
-// settleTimeout to do so before goleak looks. A DNS lookup that a Headless
-// connection had in flight when it was closed keeps a goroutine of package
-// net until the query's own timeout (net ignores cancellation while it waits
-// for the UDP answer), and that answer never comes when the test's dnsmasq
-// was stopped in the meantime. A goroutine that is still there afterwards
-// is reported as a leak.
-type settled struct{ m *testing.M }
-
-// settleTimeout exceeds the 5 s timeout of one DNS query.
-const settleTimeout = 10 * time.Second
-
-func (s settled) Run() int {
-	code := s.m.Run()
-	deadline := time.Now().Add(settleTimeout)
-	for goleak.Find() != nil && time.Now().Before(deadline) {
-		// goleak.Find itself retries for about a second before it reports.
-	}
-	return code
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // envRequired, when set, turns a missing server binary into a failure.
 const envRequired = "MESHMATCH_INTEGRATION_REQUIRED"
