@@ -118,6 +118,7 @@ func (c *autoConn) starting(sv *supervisor, now time.Time) {
 		if c.dial(sv, next, now) {
 			sv.gating, sv.gateUntil = next, now.Add(c.gate)
 			c.arm(sv, c.gate)
+			c.setPending(fmt.Sprintf("%s detected (%s); waiting up to %v for it to connect", c.chain[next].Name(), sv.dets[next].Reason, c.gate))
 		} else {
 			c.starting(sv, now)
 		}
@@ -143,4 +144,12 @@ func (c *autoConn) nextCandidate(sv *supervisor, from int) (idx int, known bool)
 		}
 	}
 	return -1, true
+}
+
+// setPending updates the reason given before the first decision, which calls
+// that time out while waiting for it report.
+func (c *autoConn) setPending(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.decision.Reason = reason
 }

@@ -69,6 +69,17 @@ func autoHarness(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
 	return s
 }
 
+// TestAutoPendingReasonNamesGatedStrategy: a call that times out while the
+// detected strategy is still trying to connect says which strategy it is
+// waiting for, not that detection is still running.
+func TestAutoPendingReasonNamesGatedStrategy(t *testing.T) {
+	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{closedAddr(t)}}}, Gate: time.Minute}, "svc.meshmatch.test:50504")
+	_, err := getTicket(shortContext(t), conn)
+	if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "static detected") || !strings.Contains(err.Error(), "waiting up to 1m0s") {
+		t.Errorf("GetTicket() during the gate = %v, want DeadlineExceeded naming the static strategy and its gate", err)
+	}
+}
+
 func TestAutoCallsWaitForDecision(t *testing.T) {
 	bs := balancertest.StartBackends(t, 1)
 	release := make(chan struct{})
