@@ -45,7 +45,6 @@ func (s *store) createBackfill(in *pb.Backfill) *pb.Backfill {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.newBackfillLocked(in, nil, s.clock.Now())
-	s.notifyLocked()
 	return b
 }
 
@@ -80,7 +79,6 @@ func (s *store) updateBackfill(in *pb.Backfill) (*pb.Backfill, error) {
 		delete(s.pending, id)
 	}
 	s.backfills[b.Id] = &backfillEntry{backfill: b, lastAck: e.lastAck}
-	s.notifyLocked()
 	return b, nil
 }
 
@@ -99,7 +97,6 @@ func (s *store) acknowledgeBackfill(id string, a *pb.Assignment) (*pb.Backfill, 
 	}
 	assigned, _ := s.assignLocked(e.tickets, a, now)
 	s.backfills[id] = &backfillEntry{backfill: e.backfill, lastAck: now}
-	s.notifyLocked()
 	return e.backfill, assigned, nil
 }
 
@@ -107,7 +104,6 @@ func (s *store) deleteBackfill(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deleteBackfillLocked(id)
-	s.notifyLocked()
 }
 
 func (s *store) deleteBackfillLocked(id string) {

@@ -160,6 +160,5 @@ func (s *synchronizer) commit(ids []string, byID map[string]*pb.Match) []*pb.Mat
 			out = append(out, m)
 		}
 	}
-	st.notifyLocked()
 	return out
 }

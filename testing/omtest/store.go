@@ -19,8 +19,9 @@ type ticketEntry struct {
 	deleteAt time.Time // set when assigned; the record disappears then
 }
 
-// store is the state shared by the three services. Every mutation closes the
-// current changed channel, which wakes watchers (push, not polling).
+// store is the state shared by the three services. A change to a ticket's
+// assignment or existence closes that ticket's watch channel, which wakes its
+// watchers (push, not polling); a clock jump wakes every watcher.
 type store struct {
 	clock          Clock
 	clockNotifies  bool // the clock wakes the store when it jumps
@@ -34,7 +35,7 @@ type store struct {
 	pending   map[string]time.Time // ticket id → when it became pending
 	assigned  map[string]struct{}  // ids of tickets with a deleteAt
 	backfills map[string]*backfillEntry
-	changed   chan struct{}
+	watch     map[string]chan struct{} // ticket id → closed on its next change
 }
 
 func newStore(cfg Config) *store {
@@ -49,14 +50,35 @@ func newStore(cfg Config) *store {
 		pending:        make(map[string]time.Time),
 		assigned:       make(map[string]struct{}),
 		backfills:      make(map[string]*backfillEntry),
-		changed:        make(chan struct{}),
+		watch:          make(map[string]chan struct{}),
 	}
 }
 
-// notifyLocked wakes everyone waiting on the changed channel.
+// notifyLocked wakes every watcher, so that each re-evaluates its ticket
+// (after a clock jump or a sweep).
 func (s *store) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	for id, ch := range s.watch {
+		close(ch)
+		delete(s.watch, id)
+	}
+}
+
+// notifyTicketLocked wakes the watchers of ticket id.
+func (s *store) notifyTicketLocked(id string) {
+	if ch, ok := s.watch[id]; ok {
+		close(ch)
+		delete(s.watch, id)
+	}
+}
+
+// watchLocked returns the channel closed on the next change of ticket id.
+func (s *store) watchLocked(id string) <-chan struct{} {
+	ch, ok := s.watch[id]
+	if !ok {
+		ch = make(chan struct{})
+		s.watch[id] = ch
+	}
+	return ch
 }
 
 // wake re-evaluates time-based state for watchers, e.g. after a clock jump.
@@ -81,6 +103,7 @@ func (s *store) ticketLocked(id string, now time.Time) *ticketEntry {
 }
 
 func (s *store) removeTicketLocked(id string) {
+	s.notifyTicketLocked(id)
 	delete(s.tickets, id)
 	delete(s.pending, id)
 	delete(s.assigned, id)
@@ -101,7 +124,6 @@ func (s *store) createTicket(in *pb.Ticket) *pb.Ticket {
 	t.Id = s.ids.next(now)
 	t.CreateTime = timestamppb.New(now)
 	s.tickets[t.Id] = &ticketEntry{ticket: t, indexed: true}
-	s.notifyLocked()
 	return t
 }
 
@@ -118,7 +140,6 @@ func (s *store) deleteTicket(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.removeTicketLocked(id)
-	s.notifyLocked()
 }
 
 // activeTickets returns the indexed, non-pending tickets that keep accepts.
@@ -149,14 +170,12 @@ func (s *store) release(ids []string) {
 	for _, id := range ids {
 		delete(s.pending, id)
 	}
-	s.notifyLocked()
 }
 
 func (s *store) releaseAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.pending)
-	s.notifyLocked()
 }
 
 // assignLocked writes a onto every existing ticket of ids, de-indexes them and
@@ -174,6 +193,7 @@ func (s *store) assignLocked(ids []string, a *pb.Assignment, now time.Time) (don
 		s.tickets[id] = &ticketEntry{ticket: t, deleteAt: now.Add(s.assignedDelete)}
 		s.assigned[id] = struct{}{}
 		delete(s.pending, id)
+		s.notifyTicketLocked(id)
 		done = append(done, t)
 	}
 	return done, missing
@@ -189,7 +209,6 @@ func (s *store) assign(groups []*pb.AssignmentGroup) []string {
 		_, m := s.assignLocked(g.GetTicketIds(), g.GetAssignment(), now)
 		missing = append(missing, m...)
 	}
-	s.notifyLocked()
 	return missing
 }
 
@@ -200,9 +219,9 @@ func (s *store) watchState(id string) (*pb.Ticket, <-chan struct{}, time.Time) {
 	defer s.mu.Unlock()
 	e := s.ticketLocked(id, s.clock.Now())
 	if e == nil {
-		return nil, s.changed, time.Time{}
+		return nil, nil, time.Time{}
 	}
-	return e.ticket, s.changed, e.deleteAt
+	return e.ticket, s.watchLocked(id), e.deleteAt
 }
 
 // sweep drops expired assigned tickets, stale pending entries and expired
