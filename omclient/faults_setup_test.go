@@ -29,6 +29,10 @@ const faultHost = "open-match.meshmatch.test"
 // fault tests.
 const faultRefresh = 50 * time.Millisecond
 
+// shortWait bounds calls that are expected to fail, and "must not happen"
+// windows.
+const shortWait = 300 * time.Millisecond
+
 // faultRetry makes retries and resumed watches quick.
 var faultRetry = omclient.RetryPolicy{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
 
