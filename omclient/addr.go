@@ -2,9 +2,9 @@ package omclient
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"strconv"
+
+	"github.com/meshmatch/meshmatch/internal/dnsresolver"
 )
 
 // Default addresses of the Open-Match services in the documented Helm install
@@ -44,18 +44,11 @@ func pickAddr(addr, env, def string) string {
 	return def
 }
 
-// checkAddr reports whether addr is a usable "host:port" service address.
+// checkAddr reports whether addr is a usable "host:port" service address: an
+// IP literal or DNS name, and a port in [1, 65535].
 func checkAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("omclient: invalid address %q: want host:port: %w", addr, err)
-	}
-	if host == "" {
-		return fmt.Errorf("omclient: invalid address %q: empty host", addr)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("omclient: invalid address %q: port must be a number from 1 to 65535", addr)
+	if _, _, err := dnsresolver.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("omclient: %w", err)
 	}
 	return nil
 }

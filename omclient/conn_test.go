@@ -15,7 +15,7 @@ import (
 )
 
 func TestNewConnRejectsInvalidAddr(t *testing.T) {
-	for _, addr := range []string{"", "frontend", "frontend:", ":50504", "frontend:http", "frontend:0", "frontend:70000", "[::1"} {
+	for _, addr := range []string{"", "frontend", "frontend:", ":50504", "frontend:http", "frontend:0", "frontend:70000", "frontend:+80", "frontend:0080", "bad host:80", "[::1"} {
 		t.Run(addr, func(t *testing.T) {
 			c, err := omclient.NewConn(addr)
 			if err == nil {

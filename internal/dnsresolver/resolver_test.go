@@ -185,6 +185,8 @@ func TestSplitHostPort(t *testing.T) {
 		{addr: "svc:0", wantErr: "port"},
 		{addr: "svc:65536", wantErr: "port"},
 		{addr: "svc:http", wantErr: "port"},
+		{addr: "svc:+80", wantErr: "port"},
+		{addr: "svc:0080", wantErr: "port"},
 		{addr: ":80", wantErr: "missing host"},
 		{addr: "bad host:80", wantErr: "label"},
 		{addr: "-svc:80", wantErr: "label"},

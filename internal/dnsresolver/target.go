@@ -28,9 +28,12 @@ func SplitHostPort(addr string) (host, port string, err error) {
 	return host, port, nil
 }
 
+// checkPort accepts a port written the one way a listener name is written:
+// decimal digits, no sign and no leading zero, in [1, 65535]. ("0080" would
+// dial port 80 but never match an xDS listener named "host:80".)
 func checkPort(port string) error {
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 || port[0] == '+' {
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
 		return fmt.Errorf("port %q is not a number in [1, 65535]", port)
 	}
 	return nil
