@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/meshmatch/meshmatch/internal/counter"
 )
 
 // Mode says how the server answers.
@@ -37,9 +39,8 @@ type Server struct {
 	mu      sync.Mutex
 	records map[string][]netip.Addr
 	mode    Mode
-	queries int64
-	seen    chan struct{} // closed and replaced on every query
-	run     *running      // nil while stopped
+	queries counter.Counter
+	run     *running // nil while stopped
 	closed  bool
 }
 
@@ -56,7 +57,7 @@ func NewServer(t testing.TB) *Server {
 
 // Start starts a server. The caller must Close it.
 func Start() (*Server, error) {
-	s := &Server{records: map[string][]netip.Addr{}, seen: make(chan struct{})}
+	s := &Server{records: map[string][]netip.Addr{}}
 	run, err := listen("127.0.0.1:0", s)
 	if err != nil {
 		return nil, err
@@ -101,28 +102,15 @@ func (s *Server) SetMode(m Mode) {
 }
 
 // Queries returns how many queries the server has received.
-func (s *Server) Queries() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.queries
-}
+func (s *Server) Queries() int64 { return s.queries.Load() }
 
 // WaitQueries waits until the server has received at least n queries in all,
 // or ctx is done.
 func (s *Server) WaitQueries(ctx context.Context, n int64) error {
-	for {
-		s.mu.Lock()
-		got, seen := s.queries, s.seen
-		s.mu.Unlock()
-		if got >= n {
-			return nil
-		}
-		select {
-		case <-seen:
-		case <-ctx.Done():
-			return fmt.Errorf("dnstest: %d queries, want %d: %w", got, n, ctx.Err())
-		}
+	if got, err := s.queries.Wait(ctx, n); err != nil {
+		return fmt.Errorf("dnstest: %d queries, want %d: %w", got, n, err)
 	}
+	return nil
 }
 
 // Stop stops answering: both sockets are closed, so queries are refused.
@@ -167,9 +155,7 @@ func (s *Server) Close() {
 func (s *Server) lookup(name string) (ips []netip.Addr, known bool, mode Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.queries++
-	close(s.seen)
-	s.seen = make(chan struct{})
+	s.queries.Add()
 	ips, known = s.records[canonical(name)]
 	return ips, known, s.mode
 }

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/meshmatch/meshmatch/internal/counter"
 )
 
 // Agent is a fake Istio agent. Its methods are safe for concurrent use.
@@ -25,8 +27,7 @@ type Agent struct {
 
 	mu       sync.Mutex
 	ready    bool
-	requests int64
-	seen     chan struct{} // closed and replaced on every request
+	requests counter.Counter
 	closed   bool
 }
 
@@ -47,7 +48,7 @@ func StartAgent() (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("istiotest: listen: %w", err)
 	}
-	a := &Agent{lis: lis, ready: true, seen: make(chan struct{}), done: make(chan struct{})}
+	a := &Agent{lis: lis, ready: true, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz/ready", a.healthz)
 	mux.HandleFunc("GET /ready", a.envoyReady)
@@ -70,28 +71,15 @@ func (a *Agent) SetReady(ready bool) {
 }
 
 // Requests returns how many readiness requests the agent has answered.
-func (a *Agent) Requests() int64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.requests
-}
+func (a *Agent) Requests() int64 { return a.requests.Load() }
 
 // WaitRequests waits until the agent has answered at least n requests in
 // all, or ctx is done.
 func (a *Agent) WaitRequests(ctx context.Context, n int64) error {
-	for {
-		a.mu.Lock()
-		got, seen := a.requests, a.seen
-		a.mu.Unlock()
-		if got >= n {
-			return nil
-		}
-		select {
-		case <-seen:
-		case <-ctx.Done():
-			return fmt.Errorf("istiotest: %d requests, want %d: %w", got, n, ctx.Err())
-		}
+	if got, err := a.requests.Wait(ctx, n); err != nil {
+		return fmt.Errorf("istiotest: %d requests, want %d: %w", got, n, err)
 	}
+	return nil
 }
 
 // Close stops the agent and waits for its handlers. It is idempotent.
@@ -110,9 +98,7 @@ func (a *Agent) Close() {
 func (a *Agent) request() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.requests++
-	close(a.seen)
-	a.seen = make(chan struct{})
+	a.requests.Add()
 	return a.ready
 }
 
