@@ -126,4 +126,3 @@ func TestFaultSidecar(t *testing.T) {
 		})
 	}
 }
-
