@@ -15,8 +15,9 @@ import (
 
 // Defaults of Auto.
 const (
-	DefaultGate          = 3 * time.Second
-	DefaultDetectTimeout = 5 * time.Second
+	DefaultGate             = 3 * time.Second
+	DefaultDetectTimeout    = 5 * time.Second
+	DefaultRedetectInterval = 10 * time.Second
 )
 
 // Auto tries a chain of strategies in order and falls back at run time. Use
@@ -26,7 +27,8 @@ const (
 // Dial returns at once. In the background every strategy's Detect runs
 // concurrently, bounded by DetectTimeout; the first available strategy in
 // chain order is dialed and gets Gate to reach READY, else the next available
-// one is dialed, and so on. Calls made before that decision wait for it
+// one is dialed, and so on. Strategies above the one in use that were not
+// available are detected again every RedetectInterval. Calls made before that decision wait for it
 // within their own deadline. Later, when the strategy in use has not been
 // READY for longer than Gate while a lower one is READY, calls move down; they
 // move back up as soon as a higher strategy is READY again (its connection is
@@ -45,6 +47,10 @@ type Auto struct {
 	// DetectTimeout bounds each strategy's Detect. Zero means
 	// DefaultDetectTimeout.
 	DetectTimeout time.Duration
+	// RedetectInterval is how often strategies above the one in use that
+	// were not available are detected again (a sidecar that became ready
+	// late, istiod that came up). Zero means DefaultRedetectInterval.
+	RedetectInterval time.Duration
 	// Logger receives every detection and decision. nil discards.
 	Logger *slog.Logger
 }
@@ -109,6 +115,13 @@ func (a Auto) gate() time.Duration {
 		return DefaultGate
 	}
 	return a.Gate
+}
+
+func (a Auto) redetectInterval() time.Duration {
+	if a.RedetectInterval <= 0 {
+		return DefaultRedetectInterval
+	}
+	return a.RedetectInterval
 }
 
 func (a Auto) detectTimeout() time.Duration {

@@ -18,12 +18,13 @@ import (
 // autoConn is the Conn returned by Auto.Dial. The supervisor goroutine (see
 // auto_run.go) owns the tiers; the mutex guards what calls read.
 type autoConn struct {
-	addr   string
-	opts   []grpc.DialOption
-	chain  []Strategy
-	gate   time.Duration
-	detect time.Duration
-	log    *slog.Logger
+	addr     string
+	opts     []grpc.DialOption
+	chain    []Strategy
+	gate     time.Duration
+	detect   time.Duration
+	redetect time.Duration
+	log      *slog.Logger
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -55,7 +56,7 @@ func newAutoConn(a Auto, addr string, opts []grpc.DialOption) *autoConn {
 	chain := slices.Clone(a.chain())
 	c := &autoConn{
 		addr: addr, opts: opts, chain: chain,
-		gate: a.gate(), detect: a.detectTimeout(), log: logger(a.Logger),
+		gate: a.gate(), detect: a.detectTimeout(), redetect: a.redetectInterval(), log: logger(a.Logger),
 		ctx: ctx, cancel: cancel,
 		decided: make(chan struct{}),
 		events:  make(chan stateEvent),

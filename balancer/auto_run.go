@@ -23,49 +23,58 @@ type detectionEvent struct {
 // supervisor is the state the run goroutine alone touches.
 type supervisor struct {
 	dets      []Detection
-	done      []bool
+	done      []bool // a detection finished at least once
+	detecting []bool // a detection is running
 	failed    []bool // dial failed
-	gating    int    // index being given Gate to reach READY, -1 if none
+	results   chan detectionEvent
+	gating    int // index being given Gate to reach READY, -1 if none
 	gateUntil time.Time
+	redetect  time.Time // when strategies above the one in use are detected again
 	timer     *time.Timer
+	timerAt   time.Time // when timer fires; zero when it is not armed
 }
 
 // run detects, dials and switches between strategies until Close.
 func (c *autoConn) run() {
 	defer c.wg.Done()
 	n := len(c.chain)
-	sv := &supervisor{dets: make([]Detection, n), done: make([]bool, n), failed: make([]bool, n), gating: -1, timer: time.NewTimer(time.Hour)}
+	sv := &supervisor{
+		dets: make([]Detection, n), done: make([]bool, n), detecting: make([]bool, n), failed: make([]bool, n),
+		results: make(chan detectionEvent, n), gating: -1, timer: time.NewTimer(time.Hour),
+	}
+	sv.timer.Stop()
 	defer sv.timer.Stop()
-	dctx, cancel := context.WithTimeout(c.ctx, c.detect)
-	defer cancel()
-	results := c.startDetections(dctx)
+	for i := range c.chain {
+		c.startDetection(sv, i)
+	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case r := <-results:
-			sv.dets[r.idx], sv.done[r.idx] = r.det, true
+		case r := <-sv.results:
+			sv.dets[r.idx], sv.done[r.idx], sv.detecting[r.idx] = r.det, true, false
 			c.detected(sv, r)
 		case e := <-c.events:
 			c.tierState(e)
 		case <-sv.timer.C:
+			sv.timerAt = time.Time{}
 		}
 		c.step(sv, time.Now())
 	}
 }
 
-// startDetections runs every Detect concurrently; results arrive on the
-// returned channel, which has room for all of them.
-func (c *autoConn) startDetections(ctx context.Context) <-chan detectionEvent {
-	results := make(chan detectionEvent, len(c.chain))
-	for i, s := range c.chain {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			results <- detectionEvent{idx: i, det: detect(ctx, s, c.addr)}
-		}()
-	}
-	return results
+// startDetection runs strategy i's Detect in the background, bounded by
+// DetectTimeout; its result arrives on sv.results, which has room for one
+// result per strategy.
+func (c *autoConn) startDetection(sv *supervisor, i int) {
+	sv.detecting[i] = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(c.ctx, c.detect)
+		defer cancel()
+		sv.results <- detectionEvent{idx: i, det: detect(ctx, c.chain[i], c.addr)}
+	}()
 }
 
 func (c *autoConn) detected(sv *supervisor, r detectionEvent) {

@@ -15,9 +15,16 @@ func (c *autoConn) steady(sv *supervisor, now time.Time) {
 	cur, none := c.activeIdx, c.noneErr != nil
 	c.mu.Unlock()
 	if none {
+		cur = len(c.chain)
+	}
+	c.climb(sv, now, cur)
+	best := c.highestReady()
+	if none {
+		if best >= 0 {
+			c.choose(best, fmt.Sprintf("%s detected (%s) and READY", c.chain[best].Name(), sv.dets[best].Reason), now)
+		}
 		return
 	}
-	best := c.highestReady()
 	if best >= 0 && best < cur {
 		c.choose(best, fmt.Sprintf("%s is READY again; moving up from %s", c.chain[best].Name(), c.chain[cur].Name()), now)
 		return
@@ -37,6 +44,36 @@ func (c *autoConn) steady(sv *supervisor, now time.Time) {
 	if next, _ := c.nextCandidate(sv, cur+1); next >= 0 {
 		c.log.Warn("balancer: auto: strategy in use not READY, dialing the next one", "addr", c.addr, "strategy", c.chain[cur].Name(), "state", t.state, "next", c.chain[next].Name())
 		c.dial(sv, next, now)
+	}
+}
+
+// climb looks again, every RedetectInterval, for strategies above the one in
+// use (cur) that were not available, and dials those that now are, so that a
+// sidecar that became ready after the first detection is still used. Dialed
+// strategies are watched; steady moves calls up once one is READY.
+func (c *autoConn) climb(sv *supervisor, now time.Time, cur int) {
+	if cur == 0 {
+		return // nothing above
+	}
+	for i := 0; i < cur; i++ {
+		if sv.done[i] && sv.dets[i].Available && !sv.failed[i] && c.tiers[i] == nil {
+			c.log.Info("balancer: auto: strategy above the one in use is available, dialing it", "addr", c.addr, "strategy", c.chain[i].Name(), "reason", sv.dets[i].Reason)
+			c.dial(sv, i, now)
+		}
+	}
+	if sv.redetect.IsZero() {
+		sv.redetect = now.Add(c.redetect)
+	}
+	if now.Before(sv.redetect) {
+		c.arm(sv, sv.redetect.Sub(now))
+		return
+	}
+	sv.redetect = now.Add(c.redetect)
+	c.arm(sv, c.redetect)
+	for i := 0; i < cur; i++ {
+		if !sv.detecting[i] && !sv.failed[i] && c.tiers[i] == nil {
+			c.startDetection(sv, i)
+		}
 	}
 }
 
@@ -89,7 +126,7 @@ func (c *autoConn) watch(t *tier) {
 func (c *autoConn) choose(idx int, reason string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.active, c.activeIdx = c.tiers[idx].conn, idx
+	c.active, c.activeIdx, c.noneErr = c.tiers[idx].conn, idx, nil
 	c.decision.Strategy, c.decision.Reason, c.decision.At = c.chain[idx].Name(), reason, now
 	c.notifyLocked()
 	c.decideLocked()
@@ -139,4 +176,12 @@ func (c *autoConn) firstDialed() int {
 
 func (c *autoConn) tierAt(i int) *tier { return c.tiers[i] }
 
-func (c *autoConn) arm(sv *supervisor, d time.Duration) { sv.timer.Reset(d) }
+// arm makes the timer fire after d, unless it already fires sooner.
+func (c *autoConn) arm(sv *supervisor, d time.Duration) {
+	at := time.Now().Add(d)
+	if !sv.timerAt.IsZero() && !at.Before(sv.timerAt) {
+		return
+	}
+	sv.timer.Reset(d)
+	sv.timerAt = at
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,7 +34,8 @@ func sidecarSetup(t *testing.T) (*balancertest.Backend, *istiotest.Agent, balanc
 }
 
 // TestFaultSidecar: calls wait for a sidecar that is not ready yet and go
-// ahead once it is; a sidecar that goes unready later is not probed again,
+// ahead once it is; Auto moves up to a sidecar that became ready after its
+// first detection; a sidecar that goes unready later is not probed again,
 // so calls carry on.
 func TestFaultSidecar(t *testing.T) {
 	t.Parallel()
@@ -73,26 +75,34 @@ func TestFaultSidecar(t *testing.T) {
 		require.NoError(t, <-done, "GetTicket() once the sidecar is ready")
 		assert.Equal(t, "sidecar", c.Decision().Strategy, "Decision().Strategy")
 	})
-	t.Run("not ready within DetectTimeout/auto stays on headless", func(t *testing.T) {
+	t.Run("not ready within DetectTimeout/auto moves up once ready", func(t *testing.T) {
 		t.Parallel()
 		ctx := testContext(t)
 		_, agent, sc, hl, addr := sidecarSetup(t)
 		agent.SetReady(false)
-		c := faultConn(t, balancer.Auto{Strategies: []balancer.Strategy{sc, hl}, Gate: faultGate, DetectTimeout: shortWait}, addr)
+		c := faultConn(t, balancer.Auto{Strategies: []balancer.Strategy{sc, hl}, Gate: faultGate, DetectTimeout: shortWait, RedetectInterval: faultGate}, addr)
 		fe := omclient.NewFrontend(c)
 
 		_, err := fe.GetTicket(ctx, "t")
 		require.NoError(t, err, "GetTicket() with the sidecar never ready within DetectTimeout")
 		require.Equal(t, "headless", c.Decision().Strategy, "Decision().Strategy")
 
-		agent.SetReady(true)
 		probes := agent.Requests()
-		for i := range 20 {
-			_, err := fe.GetTicket(ctx, "t")
-			require.NoError(t, err, "GetTicket() call %d after the sidecar became ready", i)
+		agent.SetReady(true)
+		require.NoError(t, agent.WaitRequests(ctx, probes+1), "readiness probes after the decision")
+		// The move has no event of its own: poll the decision under ctx.
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for c.Decision().Strategy != "sidecar" {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				t.Fatalf("Decision() = %+v, want a move up to the sidecar", c.Decision())
+			}
 		}
-		assert.Equal(t, "headless", c.Decision().Strategy, "Decision().Strategy after the sidecar became ready")
-		assert.Equal(t, probes, agent.Requests(), "readiness probes after the decision")
+		assert.Contains(t, c.Decision().Reason, "moving up from headless", "Decision().Reason")
+		_, err = fe.GetTicket(ctx, "t")
+		require.NoError(t, err, "GetTicket() through the sidecar")
 	})
 	for _, tc := range []struct {
 		name string
