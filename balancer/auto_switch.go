@@ -143,6 +143,8 @@ func (c *autoConn) none(sv *supervisor, now time.Time) {
 	c.notifyLocked()
 	c.decideLocked()
 	c.log.Warn("balancer: auto: no strategy available", "addr", c.addr, "error", err)
+	sv.redetect = now.Add(c.redetect)
+	c.arm(sv, c.redetect)
 }
 
 func (c *autoConn) decideLocked() {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
+	"github.com/meshmatch/meshmatch/testing/istiotest"
 )
 
 // named gives a strategy another name, so that a chain can hold two of a kind.
@@ -198,4 +199,38 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestAutoRecoversFromNoStrategy: a chain whose only strategy is unavailable
+// at first fails calls with Unavailable, then, once a later detection finds
+// it available, uses it.
+func TestAutoRecoversFromNoStrategy(t *testing.T) {
+	ctx := testContext(t)
+	bs := balancertest.StartBackends(t, 1)
+	agent := istiotest.NewAgent(t)
+	agent.SetReady(false)
+	sc := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: closedAddr(t), ReadyTimeout: 50 * time.Millisecond}
+	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{sc}, DetectTimeout: 50 * time.Millisecond, RedetectInterval: 50 * time.Millisecond}, bs[0].Addr)
+
+	if _, err := getTicket(ctx, conn); status.Code(err) != codes.Unavailable {
+		t.Fatalf("GetTicket() with no strategy available = %v, want code Unavailable", err)
+	}
+	probes := agent.Requests()
+	agent.SetReady(true)
+	if err := agent.WaitRequests(ctx, probes+1); err != nil {
+		t.Fatalf("no detection after the first decision: %v", err)
+	}
+	// The move has no event of its own: poll the decision under ctx.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for decision(t, conn).Strategy != "sidecar" {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("Decision() = %+v, want sidecar once it is ready", decision(t, conn))
+		}
+	}
+	if _, err := getTicket(ctx, conn); err != nil {
+		t.Fatalf("GetTicket() after the sidecar became ready = %v", err)
+	}
 }
