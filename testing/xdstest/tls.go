@@ -1,5 +1,7 @@
 package xdstest
 
+//lint:file-ignore SA1019 istiod fills the deprecated certificate-provider and SAN fields next to the current ones for older gRPC clients, and so does this fake.
+
 import (
 	"fmt"
 

@@ -1,5 +1,7 @@
 package xdstest_test
 
+//lint:file-ignore SA1019 the fake sets the deprecated fields on purpose (see tls.go), and the tests check them.
+
 import (
 	"encoding/json"
 	"testing"
