@@ -21,8 +21,8 @@ const (
 )
 
 // Auto tries a chain of strategies in order and falls back at run time. Use
-// it (through omclient, which puts the xDS strategy first) when the same
-// program runs in clusters with and without a mesh.
+// it when the same program runs in clusters with and without a mesh; omclient
+// does by default, with the xDS strategy between sidecar and headless.
 //
 // Dial returns at once. In the background every strategy's Detect runs
 // concurrently, bounded by DetectTimeout; the first available strategy in
