@@ -128,7 +128,11 @@ func validateProvider(b json.RawMessage) error {
 // grpc-go uses the first supported type and fails the connection when there
 // is none.
 func CheckCreds(b []byte, supported func(string) bool) error {
-	var f file
+	// Only the servers: the node metadata of a valid bootstrap may hold any
+	// JSON value, which the composing type (string values only) would reject.
+	var f struct {
+		XDSServers []server `json:"xds_servers"`
+	}
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("xdsbootstrap: malformed bootstrap json: %w", err)
 	}
