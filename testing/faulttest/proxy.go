@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshmatch/meshmatch/internal/counter"
 )
 
 // Mode says what a Proxy does with the bytes of its connections.
@@ -48,8 +50,7 @@ type Proxy struct {
 	links    map[*link]struct{}
 	mode     Mode
 	resume   chan struct{} // closed and replaced on every mode change
-	accepted int64
-	seen     chan struct{} // closed and replaced on every accepted connection
+	accepted counter.Counter
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -85,7 +86,6 @@ func StartProxy(lis net.Listener, target string) *Proxy {
 		target: target,
 		links:  map[*link]struct{}{},
 		resume: make(chan struct{}),
-		seen:   make(chan struct{}),
 	}
 	if target == "" {
 		p.mode = Blackhole
@@ -147,28 +147,15 @@ func (p *Proxy) SetMode(m Mode) {
 }
 
 // Accepted returns how many connections the proxy has accepted in all.
-func (p *Proxy) Accepted() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.accepted
-}
+func (p *Proxy) Accepted() int64 { return p.accepted.Load() }
 
 // WaitAccepted waits until the proxy has accepted at least n connections in
 // all, or ctx is done.
 func (p *Proxy) WaitAccepted(ctx context.Context, n int64) error {
-	for {
-		p.mu.Lock()
-		got, seen := p.accepted, p.seen
-		p.mu.Unlock()
-		if got >= n {
-			return nil
-		}
-		select {
-		case <-seen:
-		case <-ctx.Done():
-			return fmt.Errorf("faulttest: %s accepted %d connections, want %d: %w", p.addr, got, n, ctx.Err())
-		}
+	if got, err := p.accepted.Wait(ctx, n); err != nil {
+		return fmt.Errorf("faulttest: %s accepted %d connections, want %d: %w", p.addr, got, n, err)
 	}
+	return nil
 }
 
 // Cut closes every open connection, in both directions, and keeps listening.
@@ -249,9 +236,7 @@ func (p *Proxy) accept(lis net.Listener) {
 			return
 		}
 		p.links[l] = struct{}{}
-		p.accepted++
-		close(p.seen)
-		p.seen = make(chan struct{})
+		p.accepted.Add()
 		p.wg.Add(1)
 		p.mu.Unlock()
 		go p.run(l)
