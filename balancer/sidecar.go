@@ -100,11 +100,17 @@ func (s Sidecar) Dial(addr string, opts ...grpc.DialOption) (Conn, error) {
 func (s Sidecar) waitReady(ctx context.Context) (bool, string) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var last string // reason of the last probe the agent answered
 	for {
 		ready, answered, reason := s.probe(ctx)
+		if !ready && !answered && last != "" && ctx.Err() != nil {
+			// The deadline cut this probe short; the agent was there.
+			return false, fmt.Sprintf("%s: %v", last, ctx.Err())
+		}
 		if ready || !answered {
 			return ready, reason
 		}
+		last = reason
 		timer.Reset(probeInterval)
 		select {
 		case <-ctx.Done():

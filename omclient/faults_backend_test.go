@@ -343,11 +343,7 @@ func killBetweenUnaryCalls(t *testing.T, st faultStrategy) {
 	require.NoError(t, err, "CreateTicket()")
 	// Call until every pod has served a call, so the pod killed next is
 	// one the connection uses.
-	for i := 0; len(podsSeen(pods, rec.ips("GetTicket"))) < len(pods); i++ {
-		require.Less(t, i, 60, "GetTicket calls before every pod served one")
-		_, err := fe.GetTicket(ctx, tk.GetId())
-		require.NoError(t, err, "GetTicket() before the kill")
-	}
+	waitPodsServed(t, ctx, fe, rec, pods)
 	pods[1].Stop()
 
 	const calls = 12

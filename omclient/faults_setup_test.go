@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/omclient"
@@ -264,4 +267,15 @@ func podsSeen(pods []*faulttest.Proxy, ips []string) map[*faulttest.Proxy]bool {
 		}
 	}
 	return seen
+}
+
+// waitPodsServed calls GetTicket for a ticket the core does not know until
+// every pod has served a call (each connects in its own time), paced and
+// bounded like callUntil.
+func waitPodsServed(t *testing.T, ctx context.Context, fe *omclient.Frontend, rec *recorder, pods []*faulttest.Proxy) {
+	t.Helper()
+	callUntil(t, ctx, fe, "GetTicket served by every pod", func(_ string, err error) bool {
+		require.Equal(t, codes.NotFound, status.Code(err), "GetTicket() = %v, want code NotFound from the core", err)
+		return len(podsSeen(pods, rec.ips("GetTicket"))) == len(pods)
+	})
 }

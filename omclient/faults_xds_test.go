@@ -20,8 +20,13 @@ import (
 // faultGate is the Auto gate of the istiod fault tests.
 const faultGate = 200 * time.Millisecond
 
-// maxCalls bounds the request loops that wait for a change.
-const maxCalls = 20000
+// maxCalls bounds the request loops that wait for a change, and callPace
+// spaces their calls, so that a loop waits for events that take real time
+// (an xDS reconnect) instead of using its count up at loopback speed.
+const (
+	maxCalls = 5000
+	callPace = 2 * time.Millisecond
+)
 
 // meshBackends serves bs under faultHost both through a fake istiod and a
 // DNS server, and returns istiod, the logical address and an Auto chain of
@@ -59,6 +64,8 @@ func setIstiodEndpoints(t *testing.T, istiod *xdstest.Server, port int, bs []*ba
 func callUntil(t *testing.T, ctx context.Context, fe *omclient.Frontend, what string, done func(name string, err error) bool) {
 	t.Helper()
 	var last error
+	tick := time.NewTicker(callPace)
+	defer tick.Stop()
 	for i := 0; i < maxCalls && ctx.Err() == nil; i++ {
 		tk, err := fe.GetTicket(ctx, "t")
 		if err != nil {
@@ -66,6 +73,10 @@ func callUntil(t *testing.T, ctx context.Context, fe *omclient.Frontend, what st
 		}
 		if done(tk.GetId(), err) {
 			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
 		}
 	}
 	t.Fatalf("%s: not within %d calls or the test deadline (%v); last error %v", what, maxCalls, ctx.Err(), last)
