@@ -27,18 +27,18 @@ func BenchSpread(b *testing.B, h Harness) {
 	ctx := benchContext(b)
 	bs := StartBackends(b, 3)
 	conn := dial(b, h(b, bs))
-	if err := waitServed(ctx, conn, bs); err != nil {
+	if err := WaitServed(ctx, conn, bs); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
-	before := counts(bs)
+	before := Counts(bs)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := getTicket(ctx, conn); err != nil {
+		if _, err := GetTicket(ctx, conn); err != nil {
 			b.Fatalf("call %d: %v", i, err)
 		}
 	}
 	b.StopTimer()
-	d := deltas(bs, before)
+	d := Deltas(bs, before)
 	if lo := slices.Min(d); lo > 0 {
 		b.ReportMetric(float64(slices.Max(d))/float64(lo), "max/min-share")
 	}
@@ -60,7 +60,7 @@ func load(ctx context.Context, c grpc.ClientConnInterface, callers int) func() (
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				_, first, err := getTicketRetry(ctx, c)
+				_, first, err := GetTicketRetry(ctx, c)
 				if first != nil && ctx.Err() == nil {
 					mu.Lock()
 					lastFail = time.Now()
@@ -92,7 +92,7 @@ func BenchScaleUp(b *testing.B, h Harness) {
 		b.Fatalf("balancertest: BenchScaleUp needs Setup.SetBackends")
 	}
 	conn := dial(b, s)
-	if err := waitServed(ctx, conn, all[:3]); err != nil {
+	if err := WaitServed(ctx, conn, all[:3]); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	stop := load(ctx, conn, 4)
@@ -149,7 +149,7 @@ func BenchFailover(b *testing.B, h Harness) {
 	ctx := benchContext(b)
 	bs := StartBackends(b, 3)
 	conn := dial(b, h(b, bs))
-	if err := waitServed(ctx, conn, bs); err != nil {
+	if err := WaitServed(ctx, conn, bs); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	var (
@@ -160,7 +160,7 @@ func BenchFailover(b *testing.B, h Harness) {
 	for i := 0; i < b.N; i++ {
 		victim := bs[i%len(bs)]
 		stop := load(ctx, conn, 4)
-		if err := waitServed(ctx, conn, bs); err != nil {
+		if err := WaitServed(ctx, conn, bs); err != nil {
 			stop()
 			b.Fatalf("before killing %s: %v", victim.Name, err)
 		}
@@ -177,7 +177,7 @@ func BenchFailover(b *testing.B, h Harness) {
 		}
 		b.StopTimer()
 		victim.Restart(b)
-		if err := waitServed(ctx, conn, []*Backend{victim}); err != nil {
+		if err := WaitServed(ctx, conn, []*Backend{victim}); err != nil {
 			b.Fatalf("after restarting %s: %v", victim.Name, err)
 		}
 		b.StartTimer()

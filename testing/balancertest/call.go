@@ -66,9 +66,9 @@ func dialOptions(s Setup) []grpc.DialOption {
 	return append(opts, s.DialOptions...)
 }
 
-// getTicket makes one GetTicket call and returns the name of the backend
-// that served it.
-func getTicket(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.CallOption) (string, error) {
+// GetTicket makes one GetTicket call on conn and returns the name of the
+// backend that served it.
+func GetTicket(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.CallOption) (string, error) {
 	tk, err := pb.NewFrontendServiceClient(conn).GetTicket(ctx, &pb.GetTicketRequest{TicketId: "t"}, opts...)
 	if err != nil {
 		return "", err
@@ -76,20 +76,20 @@ func getTicket(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.
 	return tk.GetId(), nil
 }
 
-// getTicketRetry is an idempotent call with one retry on Unavailable, the
-// way omclient retries GetTicket.
-func getTicketRetry(ctx context.Context, conn grpc.ClientConnInterface) (name string, firstErr, err error) {
-	name, err = getTicket(ctx, conn)
+// GetTicketRetry is an idempotent call with one retry on Unavailable, the way
+// omclient retries GetTicket. firstErr is the first attempt's error.
+func GetTicketRetry(ctx context.Context, conn grpc.ClientConnInterface) (name string, firstErr, err error) {
+	name, err = GetTicket(ctx, conn)
 	if status.Code(err) != codes.Unavailable {
 		return name, err, err
 	}
 	firstErr = err
-	name, err = getTicket(ctx, conn)
+	name, err = GetTicket(ctx, conn)
 	return name, firstErr, err
 }
 
-// counts returns each backend's call count.
-func counts(bs []*Backend) []int64 {
+// Counts returns each backend's call count.
+func Counts(bs []*Backend) []int64 {
 	c := make([]int64, len(bs))
 	for i, b := range bs {
 		c[i] = b.Calls()
@@ -97,30 +97,31 @@ func counts(bs []*Backend) []int64 {
 	return c
 }
 
-// deltas returns the calls each backend served since before.
-func deltas(bs []*Backend, before []int64) []int64 {
-	d := counts(bs)
+// Deltas returns the calls each backend served since before (a result of
+// Counts).
+func Deltas(bs []*Backend, before []int64) []int64 {
+	d := Counts(bs)
 	for i := range d {
 		d[i] -= before[i]
 	}
 	return d
 }
 
-// waitServed issues calls until every backend in want has served at least
+// WaitServed issues calls until every backend in want has served at least
 // one call since the function started, or ctx ends. Calls wait for the
 // connection to be ready.
-func waitServed(ctx context.Context, conn grpc.ClientConnInterface, want []*Backend) error {
-	before := counts(want)
+func WaitServed(ctx context.Context, conn grpc.ClientConnInterface, want []*Backend) error {
+	before := Counts(want)
 	var lastErr error
 	for {
-		if slices.Min(deltas(want, before)) > 0 {
+		if slices.Min(Deltas(want, before)) > 0 {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("calls served per backend %v (since start of wait), last error %v: %w", deltas(want, before), lastErr, ctx.Err())
+			return fmt.Errorf("calls served per backend %v (since start of wait), last error %v: %w", Deltas(want, before), lastErr, ctx.Err())
 		}
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err := getTicket(cctx, conn, grpc.WaitForReady(true))
+		_, err := GetTicket(cctx, conn, grpc.WaitForReady(true))
 		cancel()
 		if err != nil {
 			lastErr = err
@@ -137,7 +138,7 @@ func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *Bac
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s still served calls, last error %v: %w", gone.Name, lastErr, ctx.Err())
 		}
-		name, err := getTicket(ctx, conn, grpc.WaitForReady(true))
+		name, err := GetTicket(ctx, conn, grpc.WaitForReady(true))
 		switch {
 		case err != nil:
 			lastErr = err
