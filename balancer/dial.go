@@ -2,7 +2,6 @@ package balancer
 
 import (
 	"log/slog"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -14,10 +13,6 @@ import (
 // roundRobin is the service config of every connection the DNS-based
 // strategies make.
 const roundRobin = `{"loadBalancingConfig":[{"round_robin":{}}]}`
-
-// DefaultRefreshInterval is how often Headless and Sidecar look the service
-// name up again when their RefreshInterval is zero.
-const DefaultRefreshInterval = 5 * time.Second
 
 // Schemes of the per-connection resolvers. They are never registered
 // globally, so they only need to differ from each other.

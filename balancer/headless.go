@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,15 +27,8 @@ import (
 //
 // The zero value is ready to use.
 type Headless struct {
-	// RefreshInterval is the time between two lookups. Zero means
-	// DefaultRefreshInterval.
-	RefreshInterval time.Duration
-	// Lookup resolves a host name to IP addresses. nil means the system
-	// resolver, or DNSServer when that is set.
-	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
-	// DNSServer is an optional "ip:port" of a DNS server to ask instead of the
-	// system resolver (used when Lookup is nil).
-	DNSServer string
+	// DNS configures the lookups of the service name.
+	DNS
 	// Logger receives address changes (debug) and failed lookups (warn). nil
 	// discards.
 	Logger *slog.Logger
@@ -82,7 +74,7 @@ func (h Headless) builder(scheme, addr string) (resolver.Builder, error) {
 	}
 	lookup := dnsresolver.LookupFunc(h.Lookup)
 	if lookup == nil {
-		lookup = dnsresolver.NewLookup(h.DNSServer)
+		lookup = dnsresolver.NewLookup(h.Server)
 	}
 	refresh := h.RefreshInterval
 	if refresh <= 0 {

@@ -18,7 +18,7 @@ import (
 
 func TestHeadlessNoRecords(t *testing.T) {
 	srv := dnstest.NewServer(t)
-	conn := dial(t, balancer.Headless{DNSServer: srv.Addr(), RefreshInterval: testRefresh}, "missing.meshmatch.test:50504")
+	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, "missing.meshmatch.test:50504")
 	_, err := getTicket(testContext(t), conn)
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "missing.meshmatch.test") {
 		t.Errorf("GetTicket() = %v, want code Unavailable and the name in the message", err)
@@ -50,7 +50,7 @@ func TestHeadlessKeepsLastGoodAddresses(t *testing.T) {
 				}
 				return ips, err
 			}
-			conn := dial(t, balancer.Headless{Lookup: lookup, RefreshInterval: testRefresh}, addr)
+			conn := dial(t, balancer.Headless{DNS: balancer.DNS{Lookup: lookup, RefreshInterval: testRefresh}}, addr)
 			for _, b := range bs {
 				waitServedBy(t, ctx, conn, b.Name)
 			}
@@ -75,7 +75,7 @@ func TestHeadlessIPLiteral(t *testing.T) {
 		t.Errorf("lookup called for an IP literal")
 		return nil, errors.New("unexpected")
 	}
-	conn := dial(t, balancer.Headless{Lookup: lookup}, bs[0].Addr)
+	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Lookup: lookup}}, bs[0].Addr)
 	if got, err := getTicket(testContext(t), conn); err != nil || got != bs[0].Name {
 		t.Errorf("GetTicket() = %q, %v; want %q, nil", got, err, bs[0].Name)
 	}

@@ -42,7 +42,7 @@ func headlessHarness(refresh time.Duration) balancertest.Harness {
 	return func(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
 		srv, addr, set := dnsBackends(t, bs)
 		return balancertest.Setup{
-			Strategy:    balancer.Headless{DNSServer: srv.Addr(), RefreshInterval: refresh},
+			Strategy:    balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: refresh}},
 			Addr:        addr,
 			SetBackends: set,
 		}
@@ -55,10 +55,9 @@ func sidecarHarness(refresh time.Duration) balancertest.Harness {
 		agent := istiotest.NewAgent(t)
 		return balancertest.Setup{
 			Strategy: balancer.Sidecar{
-				ProbeAddr:       agent.Addr(),
-				AdminAddr:       agent.Addr(),
-				DNSServer:       srv.Addr(),
-				RefreshInterval: refresh,
+				ProbeAddr: agent.Addr(),
+				AdminAddr: agent.Addr(),
+				DNS:       balancer.DNS{Server: srv.Addr(), RefreshInterval: refresh},
 			},
 			Addr:        addr,
 			SetBackends: set,

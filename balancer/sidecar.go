@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"google.golang.org/grpc"
@@ -16,9 +15,9 @@ import (
 
 // Default probe addresses and readiness bound of Sidecar.
 const (
-	DefaultSidecarProbeAddr = "127.0.0.1:15021"
-	DefaultSidecarAdminAddr = "127.0.0.1:15000"
-	DefaultReadyTimeout     = 10 * time.Second
+	DefaultSidecarProbeAddr    = "127.0.0.1:15021"
+	DefaultSidecarAdminAddr    = "127.0.0.1:15000"
+	DefaultSidecarReadyTimeout = 10 * time.Second
 )
 
 // probeInterval is the time between two readiness probes.
@@ -50,13 +49,10 @@ type Sidecar struct {
 	AdminAddr string
 	// ReadyTimeout bounds how long calls of a new connection wait for the
 	// sidecar to become ready, and how long Detect waits. Zero means
-	// DefaultReadyTimeout.
+	// DefaultSidecarReadyTimeout.
 	ReadyTimeout time.Duration
-	// RefreshInterval, Lookup and DNSServer configure name resolution as in
-	// Headless.
-	RefreshInterval time.Duration
-	Lookup          func(ctx context.Context, host string) ([]netip.Addr, error)
-	DNSServer       string
+	// DNS configures the lookups of the service name, as in Headless.
+	DNS
 	// Logger receives readiness and address changes. nil discards.
 	Logger *slog.Logger
 }
@@ -83,7 +79,7 @@ func (s Sidecar) Detect(ctx context.Context, addr string) Detection {
 // for the sidecar to be ready. Transport credentials in opts are replaced by
 // plaintext: the sidecar does mTLS.
 func (s Sidecar) Dial(addr string, opts ...grpc.DialOption) (Conn, error) {
-	b, err := Headless{RefreshInterval: s.RefreshInterval, Lookup: s.Lookup, DNSServer: s.DNSServer, Logger: s.Logger}.builder(sidecarScheme, addr)
+	b, err := Headless{DNS: s.DNS, Logger: s.Logger}.builder(sidecarScheme, addr)
 	if err != nil {
 		return nil, fmt.Errorf("balancer: sidecar: %w", err)
 	}
@@ -147,7 +143,7 @@ func (s Sidecar) adminAddr() string { return or(s.AdminAddr, DefaultSidecarAdmin
 
 func (s Sidecar) readyTimeout() time.Duration {
 	if s.ReadyTimeout <= 0 {
-		return DefaultReadyTimeout
+		return DefaultSidecarReadyTimeout
 	}
 	return s.ReadyTimeout
 }

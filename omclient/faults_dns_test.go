@@ -73,11 +73,11 @@ var dnsStrategies = []struct {
 	build func(t *testing.T, l *lookups) balancer.Strategy
 }{
 	{name: "headless", build: func(_ *testing.T, l *lookups) balancer.Strategy {
-		return balancer.Headless{Lookup: l.Lookup, RefreshInterval: faultRefresh}
+		return balancer.Headless{DNS: balancer.DNS{Lookup: l.Lookup, RefreshInterval: faultRefresh}}
 	}},
 	{name: "sidecar", build: func(t *testing.T, l *lookups) balancer.Strategy {
 		agent := istiotest.NewAgent(t)
-		return balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), Lookup: l.Lookup, RefreshInterval: faultRefresh}
+		return balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNS: balancer.DNS{Lookup: l.Lookup, RefreshInterval: faultRefresh}}
 	}},
 }
 

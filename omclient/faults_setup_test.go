@@ -70,13 +70,13 @@ func staticPods(_ *testing.T, pods []*faulttest.Proxy) (balancer.Strategy, strin
 
 func headlessPods(t *testing.T, pods []*faulttest.Proxy) (balancer.Strategy, string) {
 	dns := dnsFor(t, pods)
-	return balancer.Headless{DNSServer: dns.Addr(), RefreshInterval: faultRefresh}, net.JoinHostPort(faultHost, podPort(pods))
+	return balancer.Headless{DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: faultRefresh}}, net.JoinHostPort(faultHost, podPort(pods))
 }
 
 func sidecarPods(t *testing.T, pods []*faulttest.Proxy) (balancer.Strategy, string) {
 	dns := dnsFor(t, pods)
 	agent := istiotest.NewAgent(t)
-	return balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNSServer: dns.Addr(), RefreshInterval: faultRefresh},
+	return balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: faultRefresh}},
 		net.JoinHostPort(faultHost, podPort(pods))
 }
 

@@ -27,8 +27,8 @@ func sidecarSetup(t *testing.T) (*balancertest.Backend, *istiotest.Agent, balanc
 	dns := dnstest.NewServer(t)
 	dns.Set(faultHost, ipOf(bs[0]))
 	agent := istiotest.NewAgent(t)
-	sc := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNSServer: dns.Addr(), RefreshInterval: faultRefresh}
-	hl := balancer.Headless{DNSServer: dns.Addr(), RefreshInterval: faultRefresh}
+	sc := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: faultRefresh}}
+	hl := balancer.Headless{DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: faultRefresh}}
 	_, port, _ := net.SplitHostPort(bs[0].Addr)
 	return bs[0], agent, sc, hl, net.JoinHostPort(faultHost, port)
 }

@@ -44,7 +44,7 @@ func meshBackends(t *testing.T, bs []*balancertest.Backend) (*xdstest.Server, st
 	}
 	dns.Set(faultHost, ips...)
 	auto := balancer.Auto{
-		Strategies: []balancer.Strategy{xdsStrategy(istiod), balancer.Headless{DNSServer: dns.Addr(), RefreshInterval: faultRefresh}},
+		Strategies: []balancer.Strategy{xdsStrategy(istiod), balancer.Headless{DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: faultRefresh}}},
 		Gate:       faultGate,
 	}
 	return istiod, net.JoinHostPort(faultHost, portStr), auto

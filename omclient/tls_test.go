@@ -161,7 +161,7 @@ func TestTLSCallSucceeds(t *testing.T) {
 			strategy balancer.Strategy
 		}{
 			{name: "static", addr: net.JoinHostPort(tlsHost, srv.port()), strategy: balancer.Static{Addrs: []string{srv.addr}}},
-			{name: "headless dns name", addr: net.JoinHostPort(tlsHost, srv.port()), strategy: balancer.Headless{DNSServer: dns.Addr()}},
+			{name: "headless dns name", addr: net.JoinHostPort(tlsHost, srv.port()), strategy: balancer.Headless{DNS: balancer.DNS{Server: dns.Addr()}}},
 			{name: "headless ip literal", addr: srv.addr, strategy: balancer.Headless{}},
 		}
 		for _, tc := range tests {

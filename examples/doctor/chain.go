@@ -9,8 +9,8 @@ import (
 // way omclient builds it: sidecar, proxyless xDS, headless.
 func strategies(c config) []balancer.Strategy {
 	return []balancer.Strategy{
-		balancer.Sidecar{ProbeAddr: c.sidecarProbe, AdminAddr: c.sidecarAdmin, ReadyTimeout: c.timeout, DNSServer: c.dnsServer},
+		balancer.Sidecar{ProbeAddr: c.sidecarProbe, AdminAddr: c.sidecarAdmin, ReadyTimeout: c.timeout, DNS: balancer.DNS{Server: c.dnsServer}},
 		xds.Strategy{IstiodAddr: c.istiod, ProbeTimeout: c.timeout},
-		balancer.Headless{DNSServer: c.dnsServer},
+		balancer.Headless{DNS: balancer.DNS{Server: c.dnsServer}},
 	}
 }

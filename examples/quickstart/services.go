@@ -97,7 +97,7 @@ func (s *services) startMMFConn(c config, rs *replicas) error {
 		}
 		s.dns = dns
 		dns.Set(c.mmfHost, rs.ips()...)
-		strategy = balancer.Headless{DNSServer: dns.Addr(), RefreshInterval: mmfRefresh}
+		strategy = balancer.Headless{DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: mmfRefresh}}
 		why = fmt.Sprintf("%s lists the %d replicas (A records in the loopback DNS server %s, looked up every %v), as a headless Service would",
 			c.mmfHost, len(rs.list), dns.Addr(), mmfRefresh)
 	} else {

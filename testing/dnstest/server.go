@@ -3,7 +3,7 @@
 // and the test can change the records, make the server answer nothing or
 // fail, stop and restart it, and wait until it has seen a number of queries.
 //
-// Point balancer.Headless at it with Headless{DNSServer: srv.Addr()}, or
+// Point balancer.Headless at it with Headless{DNS: balancer.DNS{Server: srv.Addr()}}, or
 // grpc-go's stock resolver with the target "dns://" + srv.Addr() + "/name:port".
 // It listens on 127.0.0.1 only (UDP and TCP on one port).
 package dnstest

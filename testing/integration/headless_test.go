@@ -18,7 +18,7 @@ const serviceName = "backends." + localDomain
 func dnsmasqHarness(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
 	d := startDNSMasq(t, serviceName, ips(bs)...)
 	return balancertest.Setup{
-		Strategy:    balancer.Headless{DNSServer: d.addr, RefreshInterval: testRefresh},
+		Strategy:    balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}},
 		Addr:        net.JoinHostPort(serviceName, port(bs)),
 		SetBackends: func(t testing.TB, live []*balancertest.Backend) { d.setHosts(t, serviceName, ips(live)...) },
 	}
@@ -32,7 +32,7 @@ func TestHeadlessDNSMasqScaleUp(t *testing.T) {
 	ctx := testContext(t)
 	all := balancertest.StartBackends(t, 4)
 	d := startDNSMasq(t, serviceName, ips(all[:3])...)
-	conn := dial(t, balancer.Headless{DNSServer: d.addr, RefreshInterval: testRefresh}, net.JoinHostPort(serviceName, port(all)))
+	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(all)))
 	if err := balancertest.WaitServed(ctx, conn, all[:3]); err != nil {
 		t.Fatalf("before scaling up: %v", err)
 	}
@@ -55,7 +55,7 @@ func TestHeadlessDNSMasqAnswersNothing(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackends(t, 3)
 	d := startDNSMasq(t, serviceName, ips(bs)...)
-	conn := dial(t, balancer.Headless{DNSServer: d.addr, RefreshInterval: testRefresh}, net.JoinHostPort(serviceName, port(bs)))
+	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(bs)))
 	if err := balancertest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("before emptying DNS: %v", err)
 	}

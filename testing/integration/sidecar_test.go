@@ -39,7 +39,7 @@ func sidecarSetup(t *testing.T) ([]*balancertest.Backend, *nginx, balancer.Conn,
 	dns := dnstest.NewServer(t)
 	dns.Set(sidecarService, host)
 	agent := istiotest.NewAgent(t)
-	s := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNSServer: dns.Addr(), RefreshInterval: testRefresh}
+	s := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: agent.Addr(), DNS: balancer.DNS{Server: dns.Addr(), RefreshInterval: testRefresh}}
 	dials := new(atomic.Int64)
 	dialer := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 		dials.Add(1)
