@@ -30,15 +30,17 @@ func logger(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// dialRoundRobin makes a round_robin connection to addr through b. defaults
-// come before the caller's opts (so the caller can override them) and the
-// strategy's own resolver and service config after.
+// dialRoundRobin makes a round_robin connection to addr through b. The
+// round_robin service config and defaults come before the caller's opts (so
+// the caller can override them, grpc.WithDefaultServiceConfig included) and
+// forced and the strategy's own resolver after.
 func dialRoundRobin(b resolver.Builder, addr string, defaults, opts, forced []grpc.DialOption) (*grpc.ClientConn, error) {
 	all := make([]grpc.DialOption, 0, len(defaults)+len(opts)+len(forced)+2)
+	all = append(all, grpc.WithDefaultServiceConfig(roundRobin))
 	all = append(all, defaults...)
 	all = append(all, opts...)
 	all = append(all, forced...)
-	all = append(all, grpc.WithResolvers(b), grpc.WithDefaultServiceConfig(roundRobin))
+	all = append(all, grpc.WithResolvers(b))
 	return grpc.NewClient(dnsresolver.Target(b.Scheme(), addr), all...)
 }
 

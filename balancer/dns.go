@@ -20,6 +20,8 @@ type DNS struct {
 	// resolver, or Server when that is set.
 	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Server is an optional "ip:port" of a DNS server to ask instead of the
-	// system resolver (used when Lookup is nil). A bare IP means port 53.
+	// system resolver (used when Lookup is nil), such as "10.96.0.10:53".
+	// Dial rejects anything else, a bare IP included. Lookup errors name
+	// this server.
 	Server string
 }

@@ -73,6 +73,11 @@ func (h Headless) builder(scheme, addr string) (resolver.Builder, error) {
 		return nil, err
 	}
 	lookup := dnsresolver.LookupFunc(h.Lookup)
+	if lookup == nil && h.Server != "" {
+		if err := dnsresolver.CheckServer(h.Server); err != nil {
+			return nil, fmt.Errorf("DNS server %q: %w", h.Server, err)
+		}
+	}
 	if lookup == nil {
 		lookup = dnsresolver.NewLookup(h.Server)
 	}

@@ -2,8 +2,11 @@ package dnsresolver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -33,8 +36,34 @@ func NewLookup(server string) LookupFunc {
 		for i := range ips {
 			ips[i] = ips[i].Unmap()
 		}
-		return ips, err
+		return ips, nameServer(err, server)
 	}
+}
+
+// nameServer makes a lookup error name server, the one that was asked: Go's
+// resolver names the first server of /etc/resolv.conf even when Dial sends
+// the queries elsewhere.
+func nameServer(err error, server string) error {
+	var dnsErr *net.DNSError
+	if server != "" && errors.As(err, &dnsErr) {
+		dnsErr.Server = server
+	}
+	return err
+}
+
+// CheckServer validates a DNS server address: an IP literal and a port.
+func CheckServer(server string) error {
+	host, port, err := net.SplitHostPort(server)
+	if err != nil {
+		if _, perr := netip.ParseAddr(strings.Trim(server, "[]")); perr == nil && !strings.HasPrefix(server, "[") {
+			return fmt.Errorf("missing port: want \"ip:port\", such as %q", net.JoinHostPort(server, "53"))
+		}
+		return err
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		return fmt.Errorf("host %q is not an IP address (a DNS server name would need another DNS server)", host)
+	}
+	return checkPort(port)
 }
 
 // closeOnDone closes c when ctx is done. Go's DNS client only sets a
