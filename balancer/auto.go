@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/internal/auto"
 	"github.com/meshmatch/meshmatch/internal/dnsresolver"
 )
 
@@ -18,6 +19,7 @@ const (
 	DefaultGate             = 3 * time.Second
 	DefaultDetectTimeout    = 5 * time.Second
 	DefaultRedetectInterval = 10 * time.Second
+	DefaultStable           = 2 * time.Second
 )
 
 // Auto tries a chain of strategies in order and falls back at run time. Use
@@ -27,19 +29,30 @@ const (
 // Dial returns at once. In the background every strategy's Detect runs
 // concurrently, bounded by DetectTimeout; the first available strategy in
 // chain order is dialed and gets Gate to reach READY, else the next available
-// one is dialed, and so on. Strategies above the one in use that were not
-// available are detected again every RedetectInterval. Calls made before that decision wait for it
-// within their own deadline. Later, when the strategy in use has not been
-// READY for longer than Gate while a lower one is READY, calls move down; they
-// move back up as soon as a higher strategy is READY again (its connection is
-// kept open and watched). Each decision is logged and readable through the
-// Reporter interface of the returned Conn.
+// one is dialed, and so on. Calls made before that decision wait for it
+// within their own deadline (when the strategy being gated is failing, such
+// a call is tried on it, so that its error, such as "connection refused",
+// reaches the caller).
 //
-// To force one strategy, pass only that one. The zero value uses Sidecar then
-// Headless.
+// Later, when the strategy in use has not been READY for longer than Gate
+// while a lower one is READY, calls move down. A higher strategy is kept
+// open and watched; calls move back up once it has stayed READY for Stable,
+// so that a flapping sidecar or istiod does not make calls switch back and
+// forth. Strategies above the one in use that were not available are
+// detected again every RedetectInterval, and one that was dialed but has not
+// been READY for RedetectInterval is closed and dialed again, so that moving
+// up takes at most about RedetectInterval + one connect + Stable, not
+// grpc-go's reconnect backoff (up to 120 s). Once the strategy in use is
+// READY, every strategy below it is closed (its calls finish first): no
+// connections, DNS polling or keepalives are left behind. Each decision is
+// logged and readable through the Reporter interface of the returned Conn.
+//
+// To force one strategy, pass only that one. The zero value's chain is
+// exactly Sidecar{Logger: Logger} then Headless{Logger: Logger}; it has no
+// xDS strategy, because this package does not import package xds.
 type Auto struct {
 	// Strategies is the chain, highest priority first. Empty means
-	// Sidecar{} then Headless{}.
+	// Sidecar{} then Headless{} (each with Logger).
 	Strategies []Strategy
 	// Gate is how long a chosen strategy gets to reach READY (or to recover
 	// from failing) before the next one is used. Zero means DefaultGate.
@@ -49,9 +62,15 @@ type Auto struct {
 	DetectTimeout time.Duration
 	// RedetectInterval is how often strategies above the one in use that
 	// were not available are detected again (a sidecar that became ready
-	// late, istiod that came up). Zero means DefaultRedetectInterval.
+	// late, istiod that came up), and how long a dialed one above may stay
+	// not READY before it is dialed again. Zero means
+	// DefaultRedetectInterval.
 	RedetectInterval time.Duration
-	// Logger receives every detection and decision. nil discards.
+	// Stable is how long a higher strategy must stay READY before calls move
+	// up to it. Zero means DefaultStable.
+	Stable time.Duration
+	// Logger receives every detection that differs from the previous one of
+	// its strategy, every decision, and state changes (debug). nil discards.
 	Logger *slog.Logger
 }
 
@@ -70,7 +89,7 @@ func (a Auto) Detect(ctx context.Context, addr string) Detection {
 // why, without dialing anything.
 func (a Auto) Choose(ctx context.Context, addr string) Decision {
 	chain := a.chain()
-	ctx, cancel := context.WithTimeout(ctx, a.detectTimeout())
+	ctx, cancel := context.WithTimeout(ctx, or(a.DetectTimeout, DefaultDetectTimeout))
 	defer cancel()
 	dets := make([]Detection, len(chain))
 	var wg sync.WaitGroup
@@ -90,7 +109,7 @@ func (a Auto) Choose(ctx context.Context, addr string) Decision {
 			return dec
 		}
 	}
-	dec.Reason = noneAvailable(addr, dets).Error()
+	dec.Reason = noneAvailable(addr, dets)
 	return dec
 }
 
@@ -100,7 +119,48 @@ func (a Auto) Dial(addr string, opts ...grpc.DialOption) (Conn, error) {
 	if _, _, err := dnsresolver.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("balancer: auto: %w", err)
 	}
-	return newAutoConn(a, addr, opts), nil
+	chain := a.chain()
+	cfg := auto.Config{
+		Addr:          addr,
+		Chain:         make([]auto.Strategy, len(chain)),
+		Gate:          or(a.Gate, DefaultGate),
+		DetectTimeout: or(a.DetectTimeout, DefaultDetectTimeout),
+		Redetect:      or(a.RedetectInterval, DefaultRedetectInterval),
+		Stable:        or(a.Stable, DefaultStable),
+		Logger:        logger(a.Logger),
+	}
+	for i, s := range chain {
+		cfg.Chain[i] = bind(s, addr, opts)
+	}
+	return autoConn{auto.New(cfg)}, nil
+}
+
+// bind ties s to addr and opts for the supervisor.
+func bind(s Strategy, addr string, opts []grpc.DialOption) auto.Strategy {
+	return auto.Strategy{
+		Name:   s.Name(),
+		Detect: func(ctx context.Context) auto.Detection { return auto.Detection(detect(ctx, s, addr)) },
+		Dial: func() (auto.Dialed, error) {
+			c, err := s.Dial(addr, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+}
+
+// autoConn is the Conn Auto.Dial returns.
+type autoConn struct{ *auto.Conn }
+
+// Decision returns the connection's current decision.
+func (c autoConn) Decision() Decision {
+	d := c.Conn.Decision()
+	dets := make([]Detection, len(d.Detections))
+	for i, det := range d.Detections {
+		dets[i] = Detection(det)
+	}
+	return Decision{Strategy: d.Strategy, Reason: d.Reason, At: d.At, Detections: dets}
 }
 
 func (a Auto) chain() []Strategy {
@@ -108,27 +168,6 @@ func (a Auto) chain() []Strategy {
 		return []Strategy{Sidecar{Logger: a.Logger}, Headless{Logger: a.Logger}}
 	}
 	return a.Strategies
-}
-
-func (a Auto) gate() time.Duration {
-	if a.Gate <= 0 {
-		return DefaultGate
-	}
-	return a.Gate
-}
-
-func (a Auto) redetectInterval() time.Duration {
-	if a.RedetectInterval <= 0 {
-		return DefaultRedetectInterval
-	}
-	return a.RedetectInterval
-}
-
-func (a Auto) detectTimeout() time.Duration {
-	if a.DetectTimeout <= 0 {
-		return DefaultDetectTimeout
-	}
-	return a.DetectTimeout
 }
 
 // detect runs s.Detect and fills in what s left empty.
@@ -143,12 +182,11 @@ func detect(ctx context.Context, s Strategy, addr string) Detection {
 	return d
 }
 
-// noneAvailable is the error of a connection whose chain has no available
-// strategy.
-func noneAvailable(addr string, dets []Detection) error {
+// noneAvailable is the reason of a chain with no available strategy.
+func noneAvailable(addr string, dets []Detection) string {
 	parts := make([]string, len(dets))
 	for i, d := range dets {
 		parts[i] = d.Strategy + ": " + d.Reason
 	}
-	return fmt.Errorf("balancer: auto: no strategy available for %s (%s)", addr, strings.Join(parts, "; "))
+	return fmt.Sprintf("balancer: auto: no strategy available for %s (%s)", addr, strings.Join(parts, "; "))
 }

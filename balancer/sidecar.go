@@ -141,16 +141,14 @@ func (s Sidecar) probe(ctx context.Context) (ready, answered bool, reason string
 func (s Sidecar) probeAddr() string { return or(s.ProbeAddr, DefaultSidecarProbeAddr) }
 func (s Sidecar) adminAddr() string { return or(s.AdminAddr, DefaultSidecarAdminAddr) }
 
-func (s Sidecar) readyTimeout() time.Duration {
-	if s.ReadyTimeout <= 0 {
-		return DefaultSidecarReadyTimeout
-	}
-	return s.ReadyTimeout
-}
+func (s Sidecar) readyTimeout() time.Duration { return or(s.ReadyTimeout, DefaultSidecarReadyTimeout) }
 
-func or(s, def string) string {
-	if s == "" {
+// or returns v, or def when v is the zero value (or, for durations, not
+// positive).
+func or[T string | time.Duration](v, def T) T {
+	var zero T
+	if v <= zero {
 		return def
 	}
-	return s
+	return v
 }
