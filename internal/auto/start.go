@@ -8,10 +8,16 @@ import (
 // step applies the chain's rules after any event and arms the timer for the
 // next deadline.
 func (sv *supervisor) step(now time.Time) {
+	before := sv.active
 	if sv.decided {
 		sv.steady(now)
 	} else {
 		sv.starting(now)
+	}
+	if sv.active != before {
+		// Apply the rules once more from the new strategy in use, so that its
+		// timers (re-detection above it, closing below it) are armed.
+		sv.steady(now)
 	}
 }
 

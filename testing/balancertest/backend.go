@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/meshmatch/meshmatch/internal/counter"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -25,7 +26,9 @@ type Backend struct {
 	// Addr is the backend's "host:port".
 	Addr string
 
-	calls atomic.Int64
+	calls    atomic.Int64
+	accepted counter.Counter
+	closed   counter.Counter
 
 	mu  sync.Mutex
 	srv *grpc.Server
@@ -35,6 +38,16 @@ type Backend struct {
 // Calls returns how many Open-Match calls the backend has served. Health
 // checks are not counted.
 func (b *Backend) Calls() int64 { return b.calls.Load() }
+
+// WaitConnsClosed waits until every connection the backend accepted so far
+// has been closed, or ctx is done. It reports how many were still open.
+func (b *Backend) WaitConnsClosed(ctx context.Context) error {
+	n := b.accepted.Load()
+	if got, err := b.closed.Wait(ctx, n); err != nil {
+		return fmt.Errorf("balancertest: %s: %d of %d connections still open: %w", b.Name, n-got, n, err)
+	}
+	return nil
+}
 
 // Stop stops the backend hard: its listener is closed and every connection is
 // dropped. Calls in flight fail. Stop is idempotent.
@@ -73,7 +86,7 @@ func (b *Backend) serve(lis net.Listener) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		_ = srv.Serve(lis)
+		_ = srv.Serve(&countingListener{Listener: lis, b: b})
 	}()
 }
 
@@ -149,4 +162,30 @@ func listenAll(n int) ([]net.Listener, error) {
 		}
 	}
 	return nil, fmt.Errorf("no port free on 127.0.0.1-127.0.0.%d: %w", n, lastErr)
+}
+
+// countingListener counts the connections it accepts and their closes.
+type countingListener struct {
+	net.Listener
+	b *Backend
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.b.accepted.Add()
+	return &countingConn{Conn: c, closed: &l.b.closed}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	once   sync.Once
+	closed *counter.Counter
+}
+
+func (c *countingConn) Close() error {
+	c.once.Do(c.closed.Add)
+	return c.Conn.Close()
 }
