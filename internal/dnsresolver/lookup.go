@@ -15,7 +15,9 @@ type LookupFunc func(ctx context.Context, host string) ([]netip.Addr, error)
 
 // NewLookup returns a LookupFunc that asks server ("ip:port") for A and AAAA
 // records, or the system resolver when server is empty. It makes no TXT or
-// SRV queries.
+// SRV queries. A host that already ends in a search domain of
+// /etc/resolv.conf is asked as an absolute name, not through the search
+// path.
 func NewLookup(server string) LookupFunc {
 	r := net.DefaultResolver
 	if server != "" {
@@ -31,8 +33,9 @@ func NewLookup(server string) LookupFunc {
 			},
 		}
 	}
+	absolute := absoluter(resolvConf)
 	return func(ctx context.Context, host string) ([]netip.Addr, error) {
-		ips, err := r.LookupNetIP(ctx, "ip", host)
+		ips, err := r.LookupNetIP(ctx, "ip", absolute(host))
 		for i := range ips {
 			ips[i] = ips[i].Unmap()
 		}

@@ -11,6 +11,7 @@ package dnstest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -40,7 +41,8 @@ type Server struct {
 	records map[string][]netip.Addr
 	mode    Mode
 	queries counter.Counter
-	run     *running // nil while stopped
+	names   map[string]int64 // queries per name
+	run     *running         // nil while stopped
 	closed  bool
 }
 
@@ -57,7 +59,7 @@ func NewServer(t testing.TB) *Server {
 
 // Start starts a server. The caller must Close it.
 func Start() (*Server, error) {
-	s := &Server{records: map[string][]netip.Addr{}}
+	s := &Server{records: map[string][]netip.Addr{}, names: map[string]int64{}}
 	run, err := listen("127.0.0.1:0", s)
 	if err != nil {
 		return nil, err
@@ -103,6 +105,15 @@ func (s *Server) SetMode(m Mode) {
 
 // Queries returns how many queries the server has received.
 func (s *Server) Queries() int64 { return s.queries.Load() }
+
+// QueriedNames returns how many queries the server received for each name
+// (lower case, with the final dot), such as a search-path expansion of a
+// name that was not asked as absolute.
+func (s *Server) QueriedNames() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.names)
+}
 
 // WaitQueries waits until the server has received at least n queries in all,
 // or ctx is done.
@@ -156,6 +167,7 @@ func (s *Server) lookup(name string) (ips []netip.Addr, known bool, mode Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queries.Add()
+	s.names[canonical(name)]++
 	ips, known = s.records[canonical(name)]
 	return ips, known, s.mode
 }
