@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/meshmatch/meshmatch/internal/calltest"
 )
 
 // benchTimeout bounds every wait of a benchmark iteration.
@@ -27,18 +29,18 @@ func BenchSpread(b *testing.B, h Harness) {
 	ctx := benchContext(b)
 	bs := StartBackends(b, 3)
 	conn := dial(b, h(b, bs))
-	if err := WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
-	before := Counts(bs)
+	before := calltest.Counts(bs)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := GetTicket(ctx, conn); err != nil {
+		if _, err := calltest.GetTicket(ctx, conn); err != nil {
 			b.Fatalf("call %d: %v", i, err)
 		}
 	}
 	b.StopTimer()
-	d := Deltas(bs, before)
+	d := calltest.Deltas(bs, before)
 	if lo := slices.Min(d); lo > 0 {
 		b.ReportMetric(float64(slices.Max(d))/float64(lo), "max/min-share")
 	}
@@ -60,7 +62,7 @@ func load(ctx context.Context, c grpc.ClientConnInterface, callers int) func() (
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				_, first, err := GetTicketRetry(ctx, c)
+				_, first, err := calltest.GetTicketRetry(ctx, c)
 				if first != nil && ctx.Err() == nil {
 					mu.Lock()
 					lastFail = time.Now()
@@ -92,7 +94,7 @@ func BenchScaleUp(b *testing.B, h Harness) {
 		b.Fatalf("balancertest: BenchScaleUp needs Setup.SetBackends")
 	}
 	conn := dial(b, s)
-	if err := WaitServed(ctx, conn, all[:3]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	stop := load(ctx, conn, 4)
@@ -149,7 +151,7 @@ func BenchFailover(b *testing.B, h Harness) {
 	ctx := benchContext(b)
 	bs := StartBackends(b, 3)
 	conn := dial(b, h(b, bs))
-	if err := WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	var (
@@ -160,7 +162,7 @@ func BenchFailover(b *testing.B, h Harness) {
 	for i := 0; i < b.N; i++ {
 		victim := bs[i%len(bs)]
 		stop := load(ctx, conn, 4)
-		if err := WaitServed(ctx, conn, bs); err != nil {
+		if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 			stop()
 			b.Fatalf("before killing %s: %v", victim.Name, err)
 		}
@@ -177,7 +179,7 @@ func BenchFailover(b *testing.B, h Harness) {
 		}
 		b.StopTimer()
 		victim.Restart(b)
-		if err := WaitServed(ctx, conn, []*Backend{victim}); err != nil {
+		if err := calltest.WaitServed(ctx, conn, []*Backend{victim}); err != nil {
 			b.Fatalf("after restarting %s: %v", victim.Name, err)
 		}
 		b.StartTimer()

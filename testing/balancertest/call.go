@@ -3,18 +3,15 @@ package balancertest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
-	"github.com/meshmatch/meshmatch/omclient/pb"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 )
 
 // Setup is what a strategy's harness returns.
@@ -66,69 +63,6 @@ func dialOptions(s Setup) []grpc.DialOption {
 	return append(opts, s.DialOptions...)
 }
 
-// GetTicket makes one GetTicket call on conn and returns the name of the
-// backend that served it.
-func GetTicket(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.CallOption) (string, error) {
-	tk, err := pb.NewFrontendServiceClient(conn).GetTicket(ctx, &pb.GetTicketRequest{TicketId: "t"}, opts...)
-	if err != nil {
-		return "", err
-	}
-	return tk.GetId(), nil
-}
-
-// GetTicketRetry is an idempotent call with one retry on Unavailable, the way
-// omclient retries GetTicket. firstErr is the first attempt's error.
-func GetTicketRetry(ctx context.Context, conn grpc.ClientConnInterface) (name string, firstErr, err error) {
-	name, err = GetTicket(ctx, conn)
-	if status.Code(err) != codes.Unavailable {
-		return name, err, err
-	}
-	firstErr = err
-	name, err = GetTicket(ctx, conn)
-	return name, firstErr, err
-}
-
-// Counts returns each backend's call count.
-func Counts(bs []*Backend) []int64 {
-	c := make([]int64, len(bs))
-	for i, b := range bs {
-		c[i] = b.Calls()
-	}
-	return c
-}
-
-// Deltas returns the calls each backend served since before (a result of
-// Counts).
-func Deltas(bs []*Backend, before []int64) []int64 {
-	d := Counts(bs)
-	for i := range d {
-		d[i] -= before[i]
-	}
-	return d
-}
-
-// WaitServed issues calls until every backend in want has served at least
-// one call since the function started, or ctx ends. Calls wait for the
-// connection to be ready.
-func WaitServed(ctx context.Context, conn grpc.ClientConnInterface, want []*Backend) error {
-	before := Counts(want)
-	var lastErr error
-	for {
-		if slices.Min(Deltas(want, before)) > 0 {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("calls served per backend %v (since start of wait), last error %v: %w", Deltas(want, before), lastErr, ctx.Err())
-		}
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err := GetTicket(cctx, conn, grpc.WaitForReady(true))
-		cancel()
-		if err != nil {
-			lastErr = err
-		}
-	}
-}
-
 // waitNotServed issues calls until `window` consecutive successful calls were
 // not served by gone, or ctx ends.
 func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *Backend, window int) error {
@@ -138,7 +72,7 @@ func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *Bac
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s still served calls, last error %v: %w", gone.Name, lastErr, ctx.Err())
 		}
-		name, err := GetTicket(ctx, conn, grpc.WaitForReady(true))
+		name, err := calltest.GetTicket(ctx, conn, grpc.WaitForReady(true))
 		switch {
 		case err != nil:
 			lastErr = err

@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
+
+	"github.com/meshmatch/meshmatch/internal/calltest"
 )
 
 // Run runs the conformance suite against the strategy built by h: it spreads
@@ -49,20 +51,20 @@ func assertShares(t *testing.T, bs []*Backend, got []int64, calls int) {
 // spread makes calls calls and returns the calls each backend served.
 func spread(t *testing.T, ctx context.Context, conn grpc.ClientConnInterface, bs []*Backend, calls int) []int64 {
 	t.Helper()
-	before := Counts(bs)
+	before := calltest.Counts(bs)
 	for i := range calls {
-		if _, err := GetTicket(ctx, conn); err != nil {
-			t.Fatalf("call %d: GetTicket() = %v, want nil error", i, err)
+		if _, err := calltest.GetTicket(ctx, conn); err != nil {
+			t.Fatalf("call %d: calltest.GetTicket() = %v, want nil error", i, err)
 		}
 	}
-	return Deltas(bs, before)
+	return calltest.Deltas(bs, before)
 }
 
 func testSpread(t *testing.T, h Harness) {
 	ctx := testContext(t)
 	bs := StartBackends(t, 3)
 	conn := dial(t, h(t, bs))
-	if err := WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	assertShares(t, bs, spread(t, ctx, conn, bs, 300), 300)
@@ -73,7 +75,7 @@ func testMembership(t *testing.T, h Harness) {
 	all := StartBackends(t, 4)
 	s := h(t, all[:3])
 	conn := dial(t, s)
-	if err := WaitServed(ctx, conn, all[:3]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 		t.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	if s.FixedMembership {
@@ -85,14 +87,14 @@ func testMembership(t *testing.T, h Harness) {
 		return
 	}
 	s.SetBackends(t, all)
-	if err := WaitServed(ctx, conn, all[3:]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, all[3:]); err != nil {
 		t.Fatalf("after adding %s: %v", all[3].Name, err)
 	}
 	s.SetBackends(t, all[1:])
 	if err := waitNotServed(ctx, conn, all[0], 30); err != nil {
 		t.Fatalf("after removing %s: %v", all[0].Name, err)
 	}
-	if err := WaitServed(ctx, conn, all[1:]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, all[1:]); err != nil {
 		t.Fatalf("after removing %s: %v", all[0].Name, err)
 	}
 	got := spread(t, ctx, conn, all, 90)
@@ -106,21 +108,21 @@ func testDeadBackend(t *testing.T, h Harness) {
 	ctx := testContext(t)
 	bs := StartBackends(t, 3)
 	conn := dial(t, h(t, bs))
-	if err := WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
 	bs[1].Stop()
 	for i := range 100 {
-		name, _, err := GetTicketRetry(ctx, conn)
+		name, _, err := calltest.GetTicketRetry(ctx, conn)
 		if err != nil {
-			t.Fatalf("call %d after stopping %s: GetTicket() with one retry = %v, want nil error", i, bs[1].Name, err)
+			t.Fatalf("call %d after stopping %s: calltest.GetTicket() with one retry = %v, want nil error", i, bs[1].Name, err)
 		}
 		if name == bs[1].Name {
 			t.Fatalf("call %d served by stopped %s", i, name)
 		}
 	}
 	bs[1].Restart(t)
-	if err := WaitServed(ctx, conn, bs[1:2]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs[1:2]); err != nil {
 		t.Fatalf("after restarting %s: %v", bs[1].Name, err)
 	}
 }
@@ -169,7 +171,7 @@ func testClose(t *testing.T, h Harness) {
 	ctx := testContext(t)
 	bs := StartBackends(t, 1)
 	conn := dial(t, h(t, bs))
-	if err := WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for a call to succeed: %v", err)
 	}
 	if err := conn.Close(); err != nil {
@@ -179,7 +181,7 @@ func testClose(t *testing.T, h Harness) {
 	if got := conn.GetState(); got != connectivity.Shutdown {
 		t.Errorf("GetState() after Close = %v, want %v", got, connectivity.Shutdown)
 	}
-	if _, err := GetTicket(ctx, conn); status.Code(err) != codes.Canceled {
-		t.Errorf("GetTicket() after Close = %v, want code %v", err, codes.Canceled)
+	if _, err := calltest.GetTicket(ctx, conn); status.Code(err) != codes.Canceled {
+		t.Errorf("calltest.GetTicket() after Close = %v, want code %v", err, codes.Canceled)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 )
 
@@ -39,13 +40,13 @@ func dial(t testing.TB, s balancer.Strategy, addr string, opts ...grpc.DialOptio
 // backend served.
 func spread(t testing.TB, ctx context.Context, conn grpc.ClientConnInterface, bs []*balancertest.Backend, n int) []int64 {
 	t.Helper()
-	before := balancertest.Counts(bs)
+	before := calltest.Counts(bs)
 	for i := range n {
-		if _, err := balancertest.GetTicket(ctx, conn); err != nil {
+		if _, err := calltest.GetTicket(ctx, conn); err != nil {
 			t.Fatalf("call %d: GetTicket() = %v, want nil error", i, err)
 		}
 	}
-	return balancertest.Deltas(bs, before)
+	return calltest.Deltas(bs, before)
 }
 
 // ips returns the backends' IP addresses.

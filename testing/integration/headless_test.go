@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 )
 
@@ -33,7 +34,7 @@ func TestHeadlessDNSMasqScaleUp(t *testing.T) {
 	all := balancertest.StartBackends(t, 4)
 	d := startDNSMasq(t, serviceName, ips(all[:3])...)
 	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(all)))
-	if err := balancertest.WaitServed(ctx, conn, all[:3]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 		t.Fatalf("before scaling up: %v", err)
 	}
 	if got := all[3].Calls(); got != 0 {
@@ -45,7 +46,7 @@ func TestHeadlessDNSMasqScaleUp(t *testing.T) {
 	if _, err := d.waitLine(ctx, from, "query[A] "+serviceName); err != nil {
 		t.Fatalf("no lookup after scaling up: %v", err)
 	}
-	if err := balancertest.WaitServed(ctx, conn, all[3:]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, all[3:]); err != nil {
 		t.Fatalf("after adding %s to DNS: %v", all[3].Name, err)
 	}
 	assertShares(t, all, spread(t, ctx, conn, all, 200), 200)
@@ -56,7 +57,7 @@ func TestHeadlessDNSMasqAnswersNothing(t *testing.T) {
 	bs := balancertest.StartBackends(t, 3)
 	d := startDNSMasq(t, serviceName, ips(bs)...)
 	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(bs)))
-	if err := balancertest.WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("before emptying DNS: %v", err)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/dnstest"
 )
@@ -70,7 +71,7 @@ func checkOnlyFQDNQueried(t *testing.T) {
 	srv := dnstest.NewServer(t)
 	srv.Set(fqdn, ips(bs)...)
 	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, net.JoinHostPort(fqdn, port(bs)))
-	if err := balancertest.WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.WaitQueries(ctx, 10); err != nil {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/dnstest"
 	"github.com/meshmatch/meshmatch/testing/istiotest"
@@ -54,7 +55,7 @@ func TestSidecarNginxSpreadsPerRequest(t *testing.T) {
 	const calls = 300
 	ctx := testContext(t)
 	bs, ng, conn, dials := sidecarSetup(t)
-	if err := balancertest.WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for every backend to serve a call through nginx: %v", err)
 	}
 
@@ -71,7 +72,7 @@ func TestSidecarNginxSpreadsPerRequest(t *testing.T) {
 	if s := conn.GetState(); s != connectivity.Ready {
 		t.Errorf("GetState() = %v, want %v", s, connectivity.Ready)
 	}
-	entries, err := ng.waitAccessLog(ctx, int(sum(balancertest.Counts(bs))))
+	entries, err := ng.waitAccessLog(ctx, int(sum(calltest.Counts(bs))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +89,12 @@ func TestSidecarNginxSpreadsPerRequest(t *testing.T) {
 func TestSidecarNginxBackendDown(t *testing.T) {
 	ctx := testContext(t)
 	bs, ng, conn, _ := sidecarSetup(t)
-	if err := balancertest.WaitServed(ctx, conn, bs); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for every backend to serve a call through nginx: %v", err)
 	}
 
 	out := callsAcrossStop(t, ctx, conn, bs[1])
-	entries, err := ng.waitAccessLog(ctx, int(sum(balancertest.Counts(bs))))
+	entries, err := ng.waitAccessLog(ctx, int(sum(calltest.Counts(bs))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +108,14 @@ func TestSidecarNginxBackendDown(t *testing.T) {
 		bs[1].Name, out.calls, out.firstFailures, out.lostInFlight, passedOn)
 
 	bs[1].Restart(t)
-	if err := balancertest.WaitServed(ctx, conn, bs[1:2]); err != nil {
+	if err := calltest.WaitServed(ctx, conn, bs[1:2]); err != nil {
 		t.Fatalf("after restarting %s: %v", bs[1].Name, err)
 	}
 
 	for _, b := range bs {
 		b.Stop()
 	}
-	if _, err := balancertest.GetTicket(ctx, conn); status.Code(err) != codes.Unavailable {
+	if _, err := calltest.GetTicket(ctx, conn); status.Code(err) != codes.Unavailable {
 		t.Errorf("GetTicket() with every backend stopped = %v, want code %v (nginx answers 502)", err, codes.Unavailable)
 	}
 }
@@ -158,7 +159,7 @@ func callsAcrossStop(t *testing.T, ctx context.Context, conn grpc.ClientConnInte
 		wg.Go(func() {
 			for {
 				r := callResult{startedStopped: stopped.Load()}
-				r.name, r.firstErr, r.err = balancertest.GetTicketRetry(ctx, conn)
+				r.name, r.firstErr, r.err = calltest.GetTicketRetry(ctx, conn)
 				select {
 				case results <- r:
 				case <-done:
