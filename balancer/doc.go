@@ -10,6 +10,12 @@
 // link grpc-go's xDS client. Auto tries a chain of strategies in order and falls
 // back at run time.
 //
+// Its name clashes with grpc-go's google.golang.org/grpc/balancer; import it
+// with an alias where both are used:
+//
+//	import mmbalancer "github.com/meshmatch/meshmatch/balancer"
+//
 // Importing this package registers nothing with grpc-go: every resolver and
-// balancing policy is wired per connection.
+// balancing policy is wired per connection. Auto's machinery lives in an
+// internal package; this one holds the configuration structs.
 package balancer
