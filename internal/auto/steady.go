@@ -65,7 +65,7 @@ func (sv *supervisor) down(now time.Time, cur int, t *tier) {
 func (sv *supervisor) climb(now time.Time, cur int) {
 	for i := 0; i < cur; i++ {
 		if sv.done[i] && sv.dets[i].Available && !sv.failed[i] && sv.tiers[i] == nil && !sv.detecting[i] {
-			sv.cfg.Logger.Info("balancer: auto: strategy above the one in use is available, dialing it", "addr", sv.cfg.Addr, "strategy", sv.cfg.Chain[i].Name, "reason", sv.dets[i].Reason)
+			sv.cfg.Logger.Debug("balancer: auto: strategy above the one in use is available, dialing it", "addr", sv.cfg.Addr, "strategy", sv.cfg.Chain[i].Name, "reason", sv.dets[i].Reason)
 			sv.dial(i, now)
 		}
 	}
@@ -83,7 +83,7 @@ func (sv *supervisor) climb(now time.Time, cur int) {
 	sv.arm(sv.cfg.Redetect)
 	for i := 0; i < cur; i++ {
 		if t := sv.tiers[i]; t != nil && t.readySince.IsZero() && now.Sub(t.dialedAt) >= sv.cfg.Redetect {
-			sv.cfg.Logger.Info("balancer: auto: strategy above the one in use still not READY, dialing it again", "addr", sv.cfg.Addr, "strategy", sv.cfg.Chain[i].Name, "state", t.state.String())
+			sv.cfg.Logger.Debug("balancer: auto: strategy above the one in use still not READY, dialing it again", "addr", sv.cfg.Addr, "strategy", sv.cfg.Chain[i].Name, "state", t.state.String())
 			sv.retire(i)
 		}
 		if !sv.detecting[i] && !sv.failed[i] && sv.tiers[i] == nil {
@@ -142,7 +142,7 @@ func (sv *supervisor) retireBelow(idx int, _ time.Time) {
 			sv.retire(i)
 		}
 	}
-	sv.cfg.Logger.Info("balancer: auto: closed strategies no longer in use", "addr", sv.cfg.Addr, "strategies", strings.Join(names, ","), "in use", sv.cfg.Chain[idx].Name)
+	sv.cfg.Logger.Info("balancer: auto: closed strategies no longer in use", "addr", sv.cfg.Addr, "strategies", strings.Join(names, ","), "using", sv.cfg.Chain[idx].Name)
 }
 
 // retire closes tier i (once its calls end) and forgets it.
