@@ -40,24 +40,8 @@ func TestConcurrentUseWhileSwitching(t *testing.T) {
 	if err := calltest.WaitServed(ctx, conn, bs[:1]); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				_, _ = calltest.GetTicket(ctx, conn)
-				_ = conn.GetState()
-				_ = conn.(balancer.Reporter).Decision()
-			}
-		}()
-	}
+	stop := hammer(ctx, conn, 4)
+	defer stop()
 	for range 3 {
 		bs[0].Stop()
 		if err := calltest.WaitServed(ctx, conn, bs[1:]); err != nil {
@@ -68,6 +52,26 @@ func TestConcurrentUseWhileSwitching(t *testing.T) {
 			t.Fatalf("after restarting the first backend: %v", err)
 		}
 	}
-	close(stop)
-	wg.Wait()
+}
+
+// hammer makes calls and reads the state and the decision of conn from n
+// goroutines until the returned function is called.
+func hammer(ctx context.Context, conn balancer.Conn, n int) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				_, _ = calltest.GetTicket(ctx, conn)
+				_ = conn.GetState()
+				_ = conn.(balancer.Reporter).Decision()
+			}
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
