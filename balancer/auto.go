@@ -30,9 +30,10 @@ const (
 // concurrently, bounded by DetectTimeout; the first available strategy in
 // chain order is dialed and gets Gate to reach READY, else the next available
 // one is dialed, and so on. Calls made before that decision wait for it
-// within their own deadline (when the strategy being gated is failing, such
-// a call is tried on it, so that its error, such as "connection refused",
-// reaches the caller).
+// within their own deadline; while the strategy being gated is failing, it
+// is probed with a fail-fast health check (never with the caller's request)
+// so that a call whose deadline passes first reports the cause, such as
+// "connection refused".
 //
 // Later, when the strategy in use has not been READY for longer than Gate
 // while a lower one is READY, calls move down. A higher strategy is kept

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -61,10 +62,11 @@ func (c *Conn) publish(s *snapshot) {
 }
 
 // use runs call on the strategy in use, waiting for the first decision
-// within ctx. Before it, a call whose wait would otherwise only time out is
-// tried on the gated strategy while that one is failing, so that the cause
-// (such as "connection refused") reaches the caller.
-func (c *Conn) use(ctx context.Context, call func(t *tier, extra ...grpc.CallOption) error) error {
+// within ctx. While it waits and the gated strategy is failing, it probes
+// that strategy (never with the caller's request, which must not be sent
+// twice) so that the cause, such as "connection refused", reaches the caller
+// whose deadline passes first.
+func (c *Conn) use(ctx context.Context, call func(t *tier) error) error {
 	var lastErr error
 	for {
 		s := c.snap.Load()
@@ -76,11 +78,9 @@ func (c *Conn) use(ctx context.Context, call func(t *tier, extra ...grpc.CallOpt
 		case s.active != nil && s.active.acquire():
 			return call(s.active)
 		case s.active == nil && s.trying != nil && s.trying.acquire():
-			err := call(s.trying, grpc.WaitForReady(false))
-			if status.Code(err) != codes.Unavailable {
-				return err
+			if err := c.probe(ctx, s); err != nil {
+				lastErr = fmt.Errorf("%s: %w", c.cfg.Chain[s.trying.idx].Name, err)
 			}
-			lastErr = fmt.Errorf("%s: %w", c.cfg.Chain[s.trying.idx].Name, err)
 		}
 		select {
 		case <-s.changed:
@@ -88,6 +88,30 @@ func (c *Conn) use(ctx context.Context, call func(t *tier, extra ...grpc.CallOpt
 			return pendingErr(ctx, c.cfg.Addr, s.decision.Reason, lastErr)
 		}
 	}
+}
+
+// probe asks s.trying for its health with a fail-fast call, cut short when
+// the next snapshot is published, and returns the error of a connection
+// that cannot reach its server. The call fails locally while the strategy
+// is in TRANSIENT_FAILURE; should it have connected meanwhile, the server
+// gets one health check, which has no effect.
+func (c *Conn) probe(ctx context.Context, s *snapshot) error {
+	defer s.trying.release(&c.closers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.changed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var resp healthpb.HealthCheckResponse
+	err := s.trying.conn.Invoke(ctx, healthpb.Health_Check_FullMethodName, &healthpb.HealthCheckRequest{}, &resp, grpc.WaitForReady(false))
+	if status.Code(err) != codes.Unavailable {
+		return nil
+	}
+	return err
 }
 
 // pendingErr is the error of a call whose context ended before the first
@@ -102,19 +126,19 @@ func pendingErr(ctx context.Context, addr, reason string, last error) error {
 
 // Invoke makes a unary call on the strategy in use.
 func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return c.use(ctx, func(t *tier, extra ...grpc.CallOption) error {
+	return c.use(ctx, func(t *tier) error {
 		defer t.release(&c.closers)
-		return t.conn.Invoke(ctx, method, args, reply, append(opts, extra...)...)
+		return t.conn.Invoke(ctx, method, args, reply, opts...)
 	})
 }
 
 // NewStream opens a stream on the strategy in use.
 func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	var cs grpc.ClientStream
-	err := c.use(ctx, func(t *tier, extra ...grpc.CallOption) error {
+	err := c.use(ctx, func(t *tier) error {
 		var once sync.Once
 		done := func() { once.Do(func() { t.release(&c.closers) }) }
-		s, err := t.conn.NewStream(ctx, desc, method, append(opts, extra...)...)
+		s, err := t.conn.NewStream(ctx, desc, method, opts...)
 		if err != nil {
 			done()
 			return err
