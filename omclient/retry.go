@@ -45,9 +45,11 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-func (p RetryPolicy) newBackOff() *backoff.ExponentialBackOff {
+// newBackOff returns the backoff for one call. MaxElapsed applies only when
+// the call has no deadline: a deadline is the caller's own bound.
+func (p RetryPolicy) newBackOff(ctx context.Context) *backoff.ExponentialBackOff {
 	elapsed := p.MaxElapsed
-	if elapsed < 0 {
+	if _, ok := ctx.Deadline(); ok || elapsed < 0 {
 		elapsed = 0 // never stop on elapsed time
 	}
 	return backoff.NewExponentialBackOff(
@@ -78,7 +80,7 @@ type waiter struct {
 	timer *time.Timer
 }
 
-func (p RetryPolicy) waiter() *waiter { return &waiter{b: p.newBackOff()} }
+func (p RetryPolicy) waiter(ctx context.Context) *waiter { return &waiter{b: p.newBackOff(ctx)} }
 
 // wait sleeps for the next backoff interval. It returns false, without
 // sleeping, when the policy is exhausted or the wait would end after ctx's
@@ -121,7 +123,7 @@ func retry[T any](ctx context.Context, p RetryPolicy, call func(context.Context)
 	if err == nil || !retryable(err) {
 		return res, err
 	}
-	w := p.waiter()
+	w := p.waiter(ctx)
 	defer w.stop()
 	for w.wait(ctx) {
 		res, err = call(ctx)

@@ -54,7 +54,7 @@ var errStopped = errors.New("stopped by consumer")
 func (w *watcher) run(ctx context.Context, yield func(*pb.Assignment, error) bool) error {
 	p := w.f.s.retry
 	p.MaxElapsed = -1 // a watch lives as long as its context
-	wt := p.waiter()
+	wt := p.waiter(ctx)
 	defer wt.stop()
 	for {
 		err := w.stream(ctx, yield, wt)
