@@ -3,6 +3,7 @@ package omclient
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -68,10 +69,21 @@ func retryable(err error) bool {
 		return false
 	}
 	switch status.Code(err) {
-	case codes.Unavailable, codes.ResourceExhausted:
+	case codes.Unavailable:
 		return true
+	case codes.ResourceExhausted:
+		return !overSizeLimit(err)
 	}
 	return false
+}
+
+// overSizeLimit reports whether err is grpc-go's ResourceExhausted for a
+// message over the size limit ("received message larger than max", "trying
+// to send message larger than max"), raised locally or by the server for the
+// request. The same message is as large next time, so it is never retried;
+// other ResourceExhausted answers (a server shedding load) are.
+func overSizeLimit(err error) bool {
+	return status.Code(err) == codes.ResourceExhausted && strings.Contains(status.Convert(err).Message(), "larger than max")
 }
 
 // waiter paces the attempts of one call.

@@ -103,8 +103,10 @@ func (w *watcher) resumable(err error) bool {
 		return true
 	}
 	switch status.Code(err) {
-	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
+	case codes.Unavailable, codes.Aborted:
 		return true
+	case codes.ResourceExhausted:
+		return !overSizeLimit(err)
 	case codes.NotFound:
 		return time.Since(w.start) < w.f.s.grace
 	}
