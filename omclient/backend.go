@@ -20,6 +20,7 @@ type Backend struct {
 // NewBackend returns a Backend over cc. When cc is a *Conn, its retry policy
 // and logger apply.
 func NewBackend(cc grpc.ClientConnInterface) *Backend {
+	cc = usable("NewBackend", cc)
 	return &Backend{raw: pb.NewBackendServiceClient(cc), s: settingsFor(cc)}
 }
 

@@ -1,10 +1,13 @@
 package omclient
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // settings are what a typed client takes from its connection.
@@ -21,7 +24,7 @@ func settingsFor(cc grpc.ClientConnInterface) settings {
 	if c, ok := cc.(*Conn); ok {
 		return settings{retry: c.retry, logger: c.logger, grace: c.grace}
 	}
-	cfg := newConfig(nil)
+	cfg, _ := newConfig(nil)
 	return settings{retry: cfg.retry, logger: cfg.logger, grace: cfg.watchGrace}
 }
 
@@ -30,4 +33,30 @@ func (s settings) close() error {
 		return nil
 	}
 	return s.owned.Close()
+}
+
+// usable returns cc, or, when cc is nil (or a nil *Conn), a connection whose
+// every call fails with FailedPrecondition naming the constructor, so that
+// NewFrontend(nil) and friends give an error instead of a panic on the
+// first call.
+func usable(ctor string, cc grpc.ClientConnInterface) grpc.ClientConnInterface {
+	if c, ok := cc.(*Conn); cc == nil || ok && c == nil {
+		return nilConn{ctor: ctor}
+	}
+	return cc
+}
+
+// nilConn is the connection of a client made over a nil one.
+type nilConn struct{ ctor string }
+
+func (n nilConn) err() error {
+	return status.Errorf(codes.FailedPrecondition, "omclient: %s was given a nil connection", n.ctor)
+}
+
+func (n nilConn) Invoke(context.Context, string, any, any, ...grpc.CallOption) error {
+	return n.err()
+}
+
+func (n nilConn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, n.err()
 }

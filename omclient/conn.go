@@ -41,10 +41,12 @@ func NewConn(addr string, opts ...Option) (*Conn, error) {
 	if err := checkAddr(addr); err != nil {
 		return nil, err
 	}
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	s := cfg.strategy
 	if s == nil {
-		var err error
 		if s, err = defaultStrategy(cfg.logger); err != nil {
 			return nil, err
 		}

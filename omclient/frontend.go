@@ -18,6 +18,7 @@ type Frontend struct {
 // NewFrontend returns a Frontend over cc. When cc is a *Conn, its retry
 // policy, watch grace and logger apply.
 func NewFrontend(cc grpc.ClientConnInterface) *Frontend {
+	cc = usable("NewFrontend", cc)
 	return &Frontend{raw: pb.NewFrontendServiceClient(cc), s: settingsFor(cc)}
 }
 

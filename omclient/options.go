@@ -1,6 +1,7 @@
 package omclient
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -40,16 +41,19 @@ var DefaultKeepalive = keepalive.ClientParameters{
 // as "the ticket is not visible yet" and retried rather than returned.
 const DefaultWatchGrace = 2 * time.Second
 
-func newConfig(opts []Option) config {
+func newConfig(opts []Option) (config, error) {
 	c := config{keepalive: DefaultKeepalive, watchGrace: DefaultWatchGrace}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("omclient: option %d is nil", i)
+		}
 		o.apply(&c)
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.retry = c.retry.withDefaults()
-	return c
+	return c, nil
 }
 
 // WithStrategy sets how the connection reaches the service. The default is the

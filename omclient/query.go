@@ -23,6 +23,7 @@ type Query struct {
 // NewQuery returns a Query over cc. When cc is a *Conn, its retry policy and
 // logger apply.
 func NewQuery(cc grpc.ClientConnInterface) *Query {
+	cc = usable("NewQuery", cc)
 	return &Query{raw: pb.NewQueryServiceClient(cc), s: settingsFor(cc)}
 }
 
