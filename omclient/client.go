@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/meshmatch/meshmatch/balancer"
 )
 
 // settings are what a typed client takes from its connection.
@@ -16,16 +18,25 @@ type settings struct {
 	logger *slog.Logger
 	grace  time.Duration
 	owned  *Conn // closed by the typed client's Close when it dialled it
+	conn   *Conn // the connection, when it is a *Conn
 }
 
 // settingsFor returns the retry policy and logger of cc when it is a *Conn, and
 // the defaults for any other grpc.ClientConnInterface.
 func settingsFor(cc grpc.ClientConnInterface) settings {
 	if c, ok := cc.(*Conn); ok {
-		return settings{retry: c.retry, logger: c.logger, grace: c.grace}
+		return settings{retry: c.retry, logger: c.logger, grace: c.grace, conn: c}
 	}
 	cfg, _ := newConfig(nil)
 	return settings{retry: cfg.retry, logger: cfg.logger, grace: cfg.watchGrace}
+}
+
+// decision is the connection's Decision, or says why there is none.
+func (s settings) decision() balancer.Decision {
+	if s.conn == nil {
+		return balancer.Decision{Reason: "not made over an *omclient.Conn"}
+	}
+	return s.conn.Decision()
 }
 
 func (s settings) close() error {

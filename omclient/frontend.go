@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -25,7 +26,8 @@ func NewFrontend(cc grpc.ClientConnInterface) *Frontend {
 // DialFrontend connects to the frontend at addr (FrontendAddr(addr) picks the
 // default when addr is empty). Close releases the connection.
 func DialFrontend(addr string, opts ...Option) (*Frontend, error) {
-	c, err := NewConn(FrontendAddr(addr), opts...)
+	addr, hint := dialAddr(addr, envFrontendAddr, defaultFrontendAddr)
+	c, err := NewConn(addr, append(opts, hint)...)
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +38,11 @@ func DialFrontend(addr string, opts ...Option) (*Frontend, error) {
 
 // Close closes the connection if DialFrontend made it; otherwise it does nothing.
 func (f *Frontend) Close() error { return f.s.close() }
+
+// Decision reports which strategy the connection uses, why and since when
+// (see Conn.Decision). A Frontend made over a connection that is not a *Conn
+// reports an empty Strategy.
+func (f *Frontend) Decision() balancer.Decision { return f.s.decision() }
 
 // Raw returns the generated client, for calls without the SDK's retry rules.
 func (f *Frontend) Raw() pb.FrontendServiceClient { return f.raw }

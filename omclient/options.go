@@ -27,6 +27,7 @@ type config struct {
 	retry      RetryPolicy
 	keepalive  keepalive.ClientParameters
 	watchGrace time.Duration
+	hint       string // added to connection errors, see dialAddr
 }
 
 // DefaultKeepalive is the client keepalive meshmatch uses. Open-Match servers
