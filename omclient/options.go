@@ -30,12 +30,11 @@ type config struct {
 	hint       string // added to connection errors, see dialAddr
 }
 
-// DefaultKeepalive is the client keepalive meshmatch uses. Open-Match servers
-// answer pings sent more often than every 10 s with a too_many_pings GOAWAY.
-var DefaultKeepalive = keepalive.ClientParameters{
-	Time:                20 * time.Second,
-	Timeout:             10 * time.Second,
-	PermitWithoutStream: true,
+// DefaultKeepalive returns the client keepalive meshmatch uses: Time 20 s,
+// Timeout 10 s, PermitWithoutStream. Open-Match servers answer pings sent
+// more often than every 10 s with a too_many_pings GOAWAY.
+func DefaultKeepalive() keepalive.ClientParameters {
+	return keepalive.ClientParameters{Time: 20 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}
 }
 
 // DefaultWatchGrace is how long after a watch starts a NotFound answer is taken
@@ -43,7 +42,7 @@ var DefaultKeepalive = keepalive.ClientParameters{
 const DefaultWatchGrace = 2 * time.Second
 
 func newConfig(opts []Option) (config, error) {
-	c := config{keepalive: DefaultKeepalive, watchGrace: DefaultWatchGrace}
+	c := config{keepalive: DefaultKeepalive(), watchGrace: DefaultWatchGrace}
 	for i, o := range opts {
 		if o == nil {
 			return c, fmt.Errorf("omclient: option %d is nil", i)
@@ -81,7 +80,7 @@ func WithRetryPolicy(p RetryPolicy) Option {
 	return optionFunc(func(c *config) { c.retry = p })
 }
 
-// WithKeepalive overrides DefaultKeepalive. Time below 10 s makes Open-Match
+// WithKeepalive overrides DefaultKeepalive(). Time below 10 s makes Open-Match
 // servers close the connection.
 func WithKeepalive(p keepalive.ClientParameters) Option {
 	return optionFunc(func(c *config) { c.keepalive = p })

@@ -40,9 +40,11 @@ func WithServerLogger(l *slog.Logger) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) { c.logger = l })
 }
 
-// KeepaliveEnforcement is the policy Open-Match's own servers enforce: clients
-// may ping at most every 10 s, also without active streams.
-var KeepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+// KeepaliveEnforcement returns the policy Open-Match's own servers enforce:
+// clients may ping at most every 10 s, also without active streams.
+func KeepaliveEnforcement() keepalive.EnforcementPolicy {
+	return keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+}
 
 // Server is a gRPC server for a service users implement (a match function or
 // an evaluator), with the standard gRPC health service and Open-Match's
@@ -66,7 +68,7 @@ func newServer(opts []ServerOption) *Server {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	gopts := append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement)}, cfg.grpcOpts...)
+	gopts := append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement())}, cfg.grpcOpts...)
 	s := &Server{gs: grpc.NewServer(gopts...), health: health.NewServer(), logger: cfg.logger, err: cfg.err}
 	healthpb.RegisterHealthServer(s.gs, s.health)
 	return s
