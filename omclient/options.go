@@ -56,9 +56,11 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
-// WithStrategy sets how the connection reaches the service. The default is the
-// balancer.Auto chain (sidecar, proxyless xDS, headless DNS), or the single
-// strategy named by $MESHMATCH_STRATEGY.
+// WithStrategy sets how the connection reaches the service. The default is a
+// balancer.Auto over the zero Auto's chain with proxyless xDS added after the
+// sidecar: sidecar, xds, headless (sidecar, headless when built with the
+// meshmatch_noxds tag). $MESHMATCH_STRATEGY ("sidecar", "xds" or "headless")
+// forces the one strategy it names instead.
 func WithStrategy(s balancer.Strategy) Option {
 	return optionFunc(func(c *config) { c.strategy = s })
 }
