@@ -5,7 +5,8 @@
 //
 // Use it to test code that waits for a sidecar, such as balancer.Sidecar,
 // without Istio: point the probe addresses at Agent.Addr and flip SetReady.
-// It does not proxy traffic.
+// Proxy fakes the sidecar's outbound listener for gRPC: an HTTP/2 proxy
+// that balances and retries calls like Envoy on Istio's default route.
 package istiotest
 
 import (
