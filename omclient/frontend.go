@@ -49,12 +49,14 @@ func (f *Frontend) Raw() pb.FrontendServiceClient { return f.raw }
 
 // CreateTicket stores a new ticket and returns it with its server-chosen id and
 // create time. It is never retried once the request may have reached the
-// server, because a retry could create a second ticket.
+// server, because a retry could create a second ticket: the SDK does not
+// retry it, and it asks a sidecar proxy not to (x-envoy-max-retries: 0). The
+// same holds for CreateBackfill, UpdateBackfill and AcknowledgeBackfill.
 func (f *Frontend) CreateTicket(ctx context.Context, t *pb.Ticket) (*pb.Ticket, error) {
 	if t == nil {
 		return nil, invalidArg("create ticket", "ticket is required")
 	}
-	got, err := f.raw.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: t})
+	got, err := f.raw.CreateTicket(once(ctx), &pb.CreateTicketRequest{Ticket: t})
 	return got, wrap("create ticket", err)
 }
 
@@ -88,7 +90,7 @@ func (f *Frontend) CreateBackfill(ctx context.Context, b *pb.Backfill) (*pb.Back
 	if b == nil {
 		return nil, invalidArg("create backfill", "backfill is required")
 	}
-	got, err := f.raw.CreateBackfill(ctx, &pb.CreateBackfillRequest{Backfill: b})
+	got, err := f.raw.CreateBackfill(once(ctx), &pb.CreateBackfillRequest{Backfill: b})
 	return got, wrap("create backfill", err)
 }
 
@@ -124,7 +126,7 @@ func (f *Frontend) UpdateBackfill(ctx context.Context, b *pb.Backfill) (*pb.Back
 	if b == nil {
 		return nil, invalidArg("update backfill", "backfill is required")
 	}
-	got, err := f.raw.UpdateBackfill(ctx, &pb.UpdateBackfillRequest{Backfill: b})
+	got, err := f.raw.UpdateBackfill(once(ctx), &pb.UpdateBackfillRequest{Backfill: b})
 	return got, wrap("update backfill "+b.GetId(), err)
 }
 
@@ -137,6 +139,6 @@ func (f *Frontend) AcknowledgeBackfill(ctx context.Context, id string, a *pb.Ass
 	if a == nil {
 		return nil, invalidArg("acknowledge backfill", "assignment is required")
 	}
-	resp, err := f.raw.AcknowledgeBackfill(ctx, &pb.AcknowledgeBackfillRequest{BackfillId: id, Assignment: a})
+	resp, err := f.raw.AcknowledgeBackfill(once(ctx), &pb.AcknowledgeBackfillRequest{BackfillId: id, Assignment: a})
 	return resp, wrap("acknowledge backfill "+id, err)
 }
