@@ -15,18 +15,15 @@ import (
 )
 
 // holdingQuery fails the pool named "bad" at once and holds every other
-// pool's stream until the client cancels it, reporting each held stream on
-// held.
+// pool's stream until the client cancels it.
 type holdingQuery struct {
 	pb.UnimplementedQueryServiceServer
-	held chan string
 }
 
 func (q *holdingQuery) QueryTickets(req *pb.QueryTicketsRequest, stream pb.QueryService_QueryTicketsServer) error {
 	if req.GetPool().GetName() == "bad" {
 		return status.Error(codes.InvalidArgument, "bad filter")
 	}
-	q.held <- req.GetPool().GetName()
 	<-stream.Context().Done()
 	return status.FromContextError(stream.Context().Err()).Err()
 }
@@ -34,10 +31,11 @@ func (q *holdingQuery) QueryTickets(req *pb.QueryTicketsRequest, stream pb.Query
 // TestQueryPoolsFirstErrorCancelsSiblings: one failing pool makes QueryPools
 // return its error without waiting for the other pools, whose streams it
 // cancels. The call's own context has no deadline, so only that
-// cancellation can end the held streams.
+// cancellation can end the held streams (if they reached the server before
+// it).
 func TestQueryPoolsFirstErrorCancelsSiblings(t *testing.T) {
 	ctx := testContext(t)
-	q := &holdingQuery{held: make(chan string, 2)}
+	q := &holdingQuery{}
 	srv := startServer(t, func(gs *grpc.Server) { pb.RegisterQueryServiceServer(gs, q) })
 	qc := omclient.NewQuery(dial(t, srv.addr))
 
@@ -48,13 +46,6 @@ func TestQueryPoolsFirstErrorCancelsSiblings(t *testing.T) {
 		_, err := qc.QueryPools(callCtx, []*pb.Pool{{Name: "slow-1"}, {Name: "bad"}, {Name: "slow-2"}})
 		done <- err
 	}()
-	for range 2 {
-		select {
-		case <-q.held:
-		case <-ctx.Done():
-			t.Fatalf("sibling pools never queried: %v", ctx.Err())
-		}
-	}
 	select {
 	case err := <-done:
 		require.Error(t, err, "QueryPools() with a failing pool")
