@@ -5,8 +5,12 @@
 //
 // Use it to test code that waits for a sidecar, such as balancer.Sidecar,
 // without Istio: point the probe addresses at Agent.Addr and flip SetReady.
-// Proxy fakes the sidecar's outbound listener for gRPC: an HTTP/2 proxy
-// that balances and retries calls like Envoy on Istio's default route.
+//
+// Proxy fakes the sidecar's outbound listener for gRPC traffic: an HTTP/2
+// proxy that balances each call over its upstreams and retries it like
+// Envoy on the route Istio generates by default. Serve its address under the
+// service name (testing/dnstest) to test the sidecar path with the retries a
+// real mesh adds.
 package istiotest
 
 import (
