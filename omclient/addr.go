@@ -3,36 +3,35 @@ package omclient
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/meshmatch/meshmatch/internal/dnsresolver"
 )
 
 // Default addresses of the Open-Match services in the documented Helm install
-// (release "open-match" in namespace "open-match").
+// (release "open-match" in namespace "open-match"), and the environment
+// variables that override them.
 const (
-	DefaultFrontendAddr = "open-match-frontend.open-match.svc.cluster.local:50504"
-	DefaultBackendAddr  = "open-match-backend.open-match.svc.cluster.local:50505"
-	DefaultQueryAddr    = "open-match-query.open-match.svc.cluster.local:50503"
-)
+	defaultFrontendAddr = "open-match-frontend.open-match.svc.cluster.local:50504"
+	defaultBackendAddr  = "open-match-backend.open-match.svc.cluster.local:50505"
+	defaultQueryAddr    = "open-match-query.open-match.svc.cluster.local:50503"
 
-// Environment variables that override the default addresses.
-const (
-	EnvFrontendAddr = "MESHMATCH_FRONTEND_ADDR"
-	EnvBackendAddr  = "MESHMATCH_BACKEND_ADDR"
-	EnvQueryAddr    = "MESHMATCH_QUERY_ADDR"
+	envFrontendAddr = "MESHMATCH_FRONTEND_ADDR"
+	envBackendAddr  = "MESHMATCH_BACKEND_ADDR"
+	envQueryAddr    = "MESHMATCH_QUERY_ADDR"
 )
 
 // FrontendAddr returns addr if it is not empty, else $MESHMATCH_FRONTEND_ADDR,
-// else DefaultFrontendAddr.
-func FrontendAddr(addr string) string { return pickAddr(addr, EnvFrontendAddr, DefaultFrontendAddr) }
+// else the Helm install's "open-match-frontend.open-match.svc.cluster.local:50504".
+func FrontendAddr(addr string) string { return pickAddr(addr, envFrontendAddr, defaultFrontendAddr) }
 
 // BackendAddr returns addr if it is not empty, else $MESHMATCH_BACKEND_ADDR,
-// else DefaultBackendAddr.
-func BackendAddr(addr string) string { return pickAddr(addr, EnvBackendAddr, DefaultBackendAddr) }
+// else the Helm install's "open-match-backend.open-match.svc.cluster.local:50505".
+func BackendAddr(addr string) string { return pickAddr(addr, envBackendAddr, defaultBackendAddr) }
 
 // QueryAddr returns addr if it is not empty, else $MESHMATCH_QUERY_ADDR,
-// else DefaultQueryAddr.
-func QueryAddr(addr string) string { return pickAddr(addr, EnvQueryAddr, DefaultQueryAddr) }
+// else the Helm install's "open-match-query.open-match.svc.cluster.local:50503".
+func QueryAddr(addr string) string { return pickAddr(addr, envQueryAddr, defaultQueryAddr) }
 
 func pickAddr(addr, env, def string) string {
 	if addr != "" {
@@ -44,9 +43,23 @@ func pickAddr(addr, env, def string) string {
 	return def
 }
 
+// dialAddr is pickAddr for Dial*, with the hint its Conn adds to connection
+// errors when it fell back to the in-cluster default outside a cluster.
+func dialAddr(addr, env, def string) (string, Option) {
+	picked := pickAddr(addr, env, def)
+	if addr != "" || picked != def || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return picked, optionFunc(func(*config) {})
+	}
+	hint := fmt.Sprintf("dialled the in-cluster default %s because the address was empty and $%s is unset; outside a cluster, pass an address or set %s", def, env, env)
+	return picked, optionFunc(func(c *config) { c.hint = hint })
+}
+
 // checkAddr reports whether addr is a usable "host:port" service address: an
 // IP literal or DNS name, and a port in [1, 65535].
 func checkAddr(addr string) error {
+	if scheme, _, ok := strings.Cut(addr, "://"); ok {
+		return fmt.Errorf("omclient: address %q: want host:port without a %s:// scheme, e.g. %s", addr, scheme, defaultFrontendAddr)
+	}
 	if _, _, err := dnsresolver.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("omclient: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -20,13 +21,15 @@ type Backend struct {
 // NewBackend returns a Backend over cc. When cc is a *Conn, its retry policy
 // and logger apply.
 func NewBackend(cc grpc.ClientConnInterface) *Backend {
+	cc = usable("NewBackend", cc)
 	return &Backend{raw: pb.NewBackendServiceClient(cc), s: settingsFor(cc)}
 }
 
 // DialBackend connects to the backend at addr (BackendAddr(addr) picks the
 // default when addr is empty). Close releases the connection.
 func DialBackend(addr string, opts ...Option) (*Backend, error) {
-	c, err := NewConn(BackendAddr(addr), opts...)
+	addr, hint := dialAddr(addr, envBackendAddr, defaultBackendAddr)
+	c, err := NewConn(addr, append(opts, hint)...)
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +40,11 @@ func DialBackend(addr string, opts ...Option) (*Backend, error) {
 
 // Close closes the connection if DialBackend made it; otherwise it does nothing.
 func (b *Backend) Close() error { return b.s.close() }
+
+// Decision reports which strategy the connection uses, why and since when
+// (see Conn.Decision). A Backend made over a connection that is not a *Conn
+// reports an empty Strategy.
+func (b *Backend) Decision() balancer.Decision { return b.s.decision() }
 
 // Raw returns the generated client, for calls without the SDK's retry rules.
 func (b *Backend) Raw() pb.BackendServiceClient { return b.raw }

@@ -9,6 +9,9 @@ import (
 	"github.com/meshmatch/meshmatch/xds"
 )
 
+// defaultChain is the zero balancer.Auto's chain (Sidecar, Headless) with
+// proxyless xDS after the sidecar; TestDefaultChainMatchesZeroAuto keeps
+// the two in step.
 func defaultChain(logger *slog.Logger) []balancer.Strategy {
 	return []balancer.Strategy{
 		&balancer.Sidecar{Logger: logger},

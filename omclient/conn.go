@@ -27,6 +27,8 @@ type Conn struct {
 	logger   *slog.Logger
 	retry    RetryPolicy
 	grace    time.Duration
+	hint     string // see dialAddr
+	why      string // why strategy was chosen when it is not a Reporter
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -41,11 +43,13 @@ func NewConn(addr string, opts ...Option) (*Conn, error) {
 	if err := checkAddr(addr); err != nil {
 		return nil, err
 	}
-	cfg := newConfig(opts)
-	s := cfg.strategy
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s, why := cfg.strategy, "set by WithStrategy"
 	if s == nil {
-		var err error
-		if s, err = defaultStrategy(cfg.logger); err != nil {
+		if s, why, err = defaultStrategy(cfg.logger); err != nil {
 			return nil, err
 		}
 	}
@@ -57,7 +61,7 @@ func NewConn(addr string, opts ...Option) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("omclient: dial %s with %s strategy: %w", addr, s.Name(), err)
 	}
-	return &Conn{addr: addr, strategy: s, cc: cc, logger: cfg.logger, retry: cfg.retry, grace: cfg.watchGrace}, nil
+	return &Conn{addr: addr, strategy: s, cc: cc, logger: cfg.logger, retry: cfg.retry, grace: cfg.watchGrace, hint: cfg.hint, why: why}, nil
 }
 
 // Invoke performs a unary RPC. It implements grpc.ClientConnInterface.
@@ -65,7 +69,7 @@ func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts 
 	if c.closed.Load() {
 		return closedError{}
 	}
-	return c.cc.Invoke(ctx, method, args, reply, opts...)
+	return withHint(c.hint, c.cc.Invoke(ctx, method, args, reply, opts...))
 }
 
 // NewStream begins a streaming RPC. It implements grpc.ClientConnInterface.
@@ -73,7 +77,11 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 	if c.closed.Load() {
 		return nil, closedError{}
 	}
-	return c.cc.NewStream(ctx, desc, method, opts...)
+	cs, err := c.cc.NewStream(ctx, desc, method, opts...)
+	if err != nil || c.hint == "" {
+		return cs, withHint(c.hint, err)
+	}
+	return hintStream{ClientStream: cs, hint: c.hint}, nil
 }
 
 // Addr returns the service address the connection was made for.
@@ -88,7 +96,7 @@ func (c *Conn) Decision() balancer.Decision {
 	if r, ok := c.cc.(balancer.Reporter); ok {
 		return r.Decision()
 	}
-	return balancer.Decision{Strategy: c.strategy.Name(), Reason: "set by WithStrategy"}
+	return balancer.Decision{Strategy: c.strategy.Name(), Reason: c.why}
 }
 
 // Close tears the connection down. Calls in flight fail with Canceled; later

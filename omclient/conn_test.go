@@ -27,7 +27,7 @@ func TestNewConnRejectsInvalidAddr(t *testing.T) {
 }
 
 func TestNewConnRejectsUnknownForcedStrategy(t *testing.T) {
-	t.Setenv(omclient.EnvStrategy, "carrier-pigeon")
+	t.Setenv("MESHMATCH_STRATEGY", "carrier-pigeon")
 	c, err := omclient.NewConn("open-match-frontend:50504")
 	if err == nil {
 		c.Close()
@@ -135,7 +135,7 @@ func TestBadRequests(t *testing.T) {
 // TestForcedStrategy: $MESHMATCH_STRATEGY picks one strategy of the default
 // chain, and the connection says so.
 func TestForcedStrategy(t *testing.T) {
-	t.Setenv(omclient.EnvStrategy, "headless")
+	t.Setenv("MESHMATCH_STRATEGY", "headless")
 	ctx := testContext(t)
 	_, srv := startFrontend(t)
 	c, err := omclient.NewConn(srv.addr)

@@ -10,10 +10,17 @@
 // Frontend, Backend and Query wrap the generated clients of package pb with the
 // retry rules each RPC can bear: calls that make the server mint an id or bump a
 // generation (CreateTicket, CreateBackfill, UpdateBackfill, AcknowledgeBackfill)
-// are never retried by the SDK; idempotent unary calls are retried on
-// Unavailable and ResourceExhausted with exponential backoff and jitter, bounded
-// by the caller's context; query streams restart from scratch; FetchMatches is
-// retried only before its first match; WatchAssignments resumes by itself.
+// are never retried by the SDK, and carry x-envoy-max-retries: 0 so that an
+// Istio sidecar does not retry them either; idempotent unary calls are retried
+// on Unavailable and on ResourceExhausted (except a message over the size
+// limit) with exponential backoff and jitter, bounded by the caller's context;
+// query streams restart from scratch; FetchMatches is retried only before its
+// first match; WatchAssignments resumes by itself.
+//
+// Dial* with an empty address use $MESHMATCH_FRONTEND_ADDR,
+// $MESHMATCH_BACKEND_ADDR or $MESHMATCH_QUERY_ADDR, else the Helm install's
+// names (see FrontendAddr). $MESHMATCH_STRATEGY ("sidecar", "xds" or
+// "headless") forces one strategy of the default chain.
 //
 // NewMatchFunctionServer and NewEvaluatorServer serve the two services users
 // implement, with the standard health service and Open-Match's keepalive policy.

@@ -25,7 +25,7 @@ const idleWindow = 1500 * time.Millisecond
 // TestFaultKeepaliveDefaults: the Conn's keepalive respects the policy
 // Open-Match servers enforce.
 func TestFaultKeepaliveDefaults(t *testing.T) {
-	ka, pol := omclient.DefaultKeepalive, omclient.KeepaliveEnforcement
+	ka, pol := omclient.DefaultKeepalive(), omclient.KeepaliveEnforcement()
 	assert.GreaterOrEqual(t, ka.Time, pol.MinTime, "DefaultKeepalive.Time = %v, want >= KeepaliveEnforcement.MinTime %v", ka.Time, pol.MinTime)
 	assert.GreaterOrEqual(t, ka.Time, 10*time.Second, "DefaultKeepalive.Time = %v, want >= 10s", ka.Time)
 	assert.True(t, !ka.PermitWithoutStream || pol.PermitWithoutStream,
@@ -54,7 +54,7 @@ func TestFaultKeepalive(t *testing.T) {
 			require.NoError(t, err)
 			frames := faulttest.WatchFrames(lis)
 			fe := newScriptedFrontend()
-			gs := grpc.NewServer(grpc.KeepaliveEnforcementPolicy(omclient.KeepaliveEnforcement))
+			gs := grpc.NewServer(grpc.KeepaliveEnforcementPolicy(omclient.KeepaliveEnforcement()))
 			pb.RegisterFrontendServiceServer(gs, fe)
 			served := make(chan struct{})
 			go func() {
@@ -112,4 +112,13 @@ func TestFaultKeepalive(t *testing.T) {
 			<-stopped
 		})
 	}
+}
+
+// TestKeepaliveDefaultsAreCopies: changing what DefaultKeepalive or
+// KeepaliveEnforcement returned changes nothing for the next caller.
+func TestKeepaliveDefaultsAreCopies(t *testing.T) {
+	ka, pol := omclient.DefaultKeepalive(), omclient.KeepaliveEnforcement()
+	ka.Time, pol.MinTime = time.Second, time.Second
+	assert.Equal(t, 20*time.Second, omclient.DefaultKeepalive().Time, "DefaultKeepalive().Time after a caller changed its copy")
+	assert.Equal(t, 10*time.Second, omclient.KeepaliveEnforcement().MinTime, "KeepaliveEnforcement().MinTime after a caller changed its copy")
 }

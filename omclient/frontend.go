@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -18,13 +19,15 @@ type Frontend struct {
 // NewFrontend returns a Frontend over cc. When cc is a *Conn, its retry
 // policy, watch grace and logger apply.
 func NewFrontend(cc grpc.ClientConnInterface) *Frontend {
+	cc = usable("NewFrontend", cc)
 	return &Frontend{raw: pb.NewFrontendServiceClient(cc), s: settingsFor(cc)}
 }
 
 // DialFrontend connects to the frontend at addr (FrontendAddr(addr) picks the
 // default when addr is empty). Close releases the connection.
 func DialFrontend(addr string, opts ...Option) (*Frontend, error) {
-	c, err := NewConn(FrontendAddr(addr), opts...)
+	addr, hint := dialAddr(addr, envFrontendAddr, defaultFrontendAddr)
+	c, err := NewConn(addr, append(opts, hint)...)
 	if err != nil {
 		return nil, err
 	}
@@ -36,17 +39,24 @@ func DialFrontend(addr string, opts ...Option) (*Frontend, error) {
 // Close closes the connection if DialFrontend made it; otherwise it does nothing.
 func (f *Frontend) Close() error { return f.s.close() }
 
+// Decision reports which strategy the connection uses, why and since when
+// (see Conn.Decision). A Frontend made over a connection that is not a *Conn
+// reports an empty Strategy.
+func (f *Frontend) Decision() balancer.Decision { return f.s.decision() }
+
 // Raw returns the generated client, for calls without the SDK's retry rules.
 func (f *Frontend) Raw() pb.FrontendServiceClient { return f.raw }
 
 // CreateTicket stores a new ticket and returns it with its server-chosen id and
 // create time. It is never retried once the request may have reached the
-// server, because a retry could create a second ticket.
+// server, because a retry could create a second ticket: the SDK does not
+// retry it, and it asks a sidecar proxy not to (x-envoy-max-retries: 0). The
+// same holds for CreateBackfill, UpdateBackfill and AcknowledgeBackfill.
 func (f *Frontend) CreateTicket(ctx context.Context, t *pb.Ticket) (*pb.Ticket, error) {
 	if t == nil {
 		return nil, invalidArg("create ticket", "ticket is required")
 	}
-	got, err := f.raw.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: t})
+	got, err := f.raw.CreateTicket(once(ctx), &pb.CreateTicketRequest{Ticket: t})
 	return got, wrap("create ticket", err)
 }
 
@@ -80,7 +90,7 @@ func (f *Frontend) CreateBackfill(ctx context.Context, b *pb.Backfill) (*pb.Back
 	if b == nil {
 		return nil, invalidArg("create backfill", "backfill is required")
 	}
-	got, err := f.raw.CreateBackfill(ctx, &pb.CreateBackfillRequest{Backfill: b})
+	got, err := f.raw.CreateBackfill(once(ctx), &pb.CreateBackfillRequest{Backfill: b})
 	return got, wrap("create backfill", err)
 }
 
@@ -116,7 +126,7 @@ func (f *Frontend) UpdateBackfill(ctx context.Context, b *pb.Backfill) (*pb.Back
 	if b == nil {
 		return nil, invalidArg("update backfill", "backfill is required")
 	}
-	got, err := f.raw.UpdateBackfill(ctx, &pb.UpdateBackfillRequest{Backfill: b})
+	got, err := f.raw.UpdateBackfill(once(ctx), &pb.UpdateBackfillRequest{Backfill: b})
 	return got, wrap("update backfill "+b.GetId(), err)
 }
 
@@ -129,6 +139,6 @@ func (f *Frontend) AcknowledgeBackfill(ctx context.Context, id string, a *pb.Ass
 	if a == nil {
 		return nil, invalidArg("acknowledge backfill", "assignment is required")
 	}
-	resp, err := f.raw.AcknowledgeBackfill(ctx, &pb.AcknowledgeBackfillRequest{BackfillId: id, Assignment: a})
+	resp, err := f.raw.AcknowledgeBackfill(once(ctx), &pb.AcknowledgeBackfillRequest{BackfillId: id, Assignment: a})
 	return resp, wrap("acknowledge backfill "+id, err)
 }

@@ -15,7 +15,7 @@ import (
 // it free of network I/O: NewConn does none, and nothing calls.
 func FuzzNewConnAddr(f *testing.F) {
 	for _, seed := range []string{
-		omclient.DefaultFrontendAddr, "127.0.0.1:50504", "[::1]:50504", "localhost:1",
+		"open-match-frontend.open-match.svc.cluster.local:50504", "127.0.0.1:50504", "[::1]:50504", "localhost:1",
 		"", ":", ":80", "host", "host:", "host:0", "host:65536", "host:+80", "host:-0", "host:http",
 		"[::1]", "[::1]:", "a:b:c", "xds:///host:80", "dns:///h:1", "a/b:80", "bad host:80", "h\x00:80",
 	} {

@@ -18,7 +18,8 @@ type MatchFunc func(ctx context.Context, profile *pb.MatchProfile, pools map[str
 // NewMatchFunctionServer returns a Server for the MatchFunction service. For
 // each Run call it queries the profile's pools through q (concurrently, with
 // the Query client's restarts), calls fn and streams the proposals back. A
-// panic in fn fails that call with code Internal.
+// panic in fn fails that call with code Internal. A nil q or fn makes every
+// Run fail with code FailedPrecondition; the process keeps serving.
 func NewMatchFunctionServer(q *Query, fn MatchFunc, opts ...ServerOption) *Server {
 	s := newServer(opts)
 	pb.RegisterMatchFunctionServer(s.gs, &mmfService{q: q, fn: fn, s: s})
@@ -36,6 +37,10 @@ func (m *mmfService) Run(req *pb.RunRequest, stream pb.MatchFunction_RunServer) 
 	profile := req.GetProfile()
 	if profile == nil {
 		return status.Error(codes.InvalidArgument, "omclient: match function: profile is required")
+	}
+	if err := m.check(); err != nil {
+		m.s.logger.Error("match function: misconfigured server", "err", err)
+		return err
 	}
 	ctx := stream.Context()
 	pools, err := m.q.QueryPools(ctx, profile.GetPools())
@@ -68,4 +73,15 @@ func callMatchFunc(ctx context.Context, fn MatchFunc, profile *pb.MatchProfile, 
 		err = fmt.Errorf("omclient: match function for profile %s: %w", profile.GetName(), err)
 	}
 	return ms, err
+}
+
+// check reports a server built without a Query client or a MatchFunc.
+func (m *mmfService) check() error {
+	if m.q == nil {
+		return status.Error(codes.FailedPrecondition, "omclient: match function: NewMatchFunctionServer was given a nil *Query")
+	}
+	if m.fn == nil {
+		return status.Error(codes.FailedPrecondition, "omclient: match function: NewMatchFunctionServer was given a nil MatchFunc")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package omclient
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -26,35 +27,40 @@ type config struct {
 	retry      RetryPolicy
 	keepalive  keepalive.ClientParameters
 	watchGrace time.Duration
+	hint       string // added to connection errors, see dialAddr
 }
 
-// DefaultKeepalive is the client keepalive meshmatch uses. Open-Match servers
-// answer pings sent more often than every 10 s with a too_many_pings GOAWAY.
-var DefaultKeepalive = keepalive.ClientParameters{
-	Time:                20 * time.Second,
-	Timeout:             10 * time.Second,
-	PermitWithoutStream: true,
+// DefaultKeepalive returns the client keepalive meshmatch uses: Time 20 s,
+// Timeout 10 s, PermitWithoutStream. Open-Match servers answer pings sent
+// more often than every 10 s with a too_many_pings GOAWAY.
+func DefaultKeepalive() keepalive.ClientParameters {
+	return keepalive.ClientParameters{Time: 20 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}
 }
 
 // DefaultWatchGrace is how long after a watch starts a NotFound answer is taken
 // as "the ticket is not visible yet" and retried rather than returned.
 const DefaultWatchGrace = 2 * time.Second
 
-func newConfig(opts []Option) config {
-	c := config{keepalive: DefaultKeepalive, watchGrace: DefaultWatchGrace}
-	for _, o := range opts {
+func newConfig(opts []Option) (config, error) {
+	c := config{keepalive: DefaultKeepalive(), watchGrace: DefaultWatchGrace}
+	for i, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("omclient: option %d is nil", i)
+		}
 		o.apply(&c)
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.retry = c.retry.withDefaults()
-	return c
+	return c, nil
 }
 
-// WithStrategy sets how the connection reaches the service. The default is the
-// balancer.Auto chain (sidecar, proxyless xDS, headless DNS), or the single
-// strategy named by $MESHMATCH_STRATEGY.
+// WithStrategy sets how the connection reaches the service. The default is a
+// balancer.Auto over the zero Auto's chain with proxyless xDS added after the
+// sidecar: sidecar, xds, headless (sidecar, headless when built with the
+// meshmatch_noxds tag). $MESHMATCH_STRATEGY ("sidecar", "xds" or "headless")
+// forces the one strategy it names instead.
 func WithStrategy(s balancer.Strategy) Option {
 	return optionFunc(func(c *config) { c.strategy = s })
 }
@@ -76,7 +82,7 @@ func WithRetryPolicy(p RetryPolicy) Option {
 	return optionFunc(func(c *config) { c.retry = p })
 }
 
-// WithKeepalive overrides DefaultKeepalive. Time below 10 s makes Open-Match
+// WithKeepalive overrides DefaultKeepalive(). Time below 10 s makes Open-Match
 // servers close the connection.
 func WithKeepalive(p keepalive.ClientParameters) Option {
 	return optionFunc(func(c *config) { c.keepalive = p })

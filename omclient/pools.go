@@ -29,6 +29,10 @@ func queryPools[T any](ctx context.Context, pools []*pb.Pool, query func(context
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// Cancel the siblings before waiting for them, so that the first error
+	// returns at once (deferred calls run last in, first out).
+	defer wg.Wait()
 	defer cancel()
 
 	type result struct {
@@ -37,7 +41,6 @@ func queryPools[T any](ctx context.Context, pools []*pb.Pool, query func(context
 		err   error
 	}
 	results := make(chan result, len(pools))
-	var wg sync.WaitGroup
 	for _, p := range pools {
 		wg.Add(1)
 		go func() {
@@ -46,7 +49,6 @@ func queryPools[T any](ctx context.Context, pools []*pb.Pool, query func(context
 			results <- result{name: p.GetName(), items: items, err: err}
 		}()
 	}
-	defer wg.Wait()
 
 	out := make(map[string][]T, len(pools))
 	for range pools {

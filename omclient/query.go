@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -23,13 +24,15 @@ type Query struct {
 // NewQuery returns a Query over cc. When cc is a *Conn, its retry policy and
 // logger apply.
 func NewQuery(cc grpc.ClientConnInterface) *Query {
+	cc = usable("NewQuery", cc)
 	return &Query{raw: pb.NewQueryServiceClient(cc), s: settingsFor(cc)}
 }
 
 // DialQuery connects to the query service at addr (QueryAddr(addr) picks the
 // default when addr is empty). Close releases the connection.
 func DialQuery(addr string, opts ...Option) (*Query, error) {
-	c, err := NewConn(QueryAddr(addr), opts...)
+	addr, hint := dialAddr(addr, envQueryAddr, defaultQueryAddr)
+	c, err := NewConn(addr, append(opts, hint)...)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +43,11 @@ func DialQuery(addr string, opts ...Option) (*Query, error) {
 
 // Close closes the connection if DialQuery made it; otherwise it does nothing.
 func (q *Query) Close() error { return q.s.close() }
+
+// Decision reports which strategy the connection uses, why and since when
+// (see Conn.Decision). A Query made over a connection that is not a *Conn
+// reports an empty Strategy.
+func (q *Query) Decision() balancer.Decision { return q.s.decision() }
 
 // Raw returns the generated client, for calls without the SDK's retry rules.
 func (q *Query) Raw() pb.QueryServiceClient { return q.raw }

@@ -3,6 +3,7 @@ package omclient
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -45,9 +46,11 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-func (p RetryPolicy) newBackOff() *backoff.ExponentialBackOff {
+// newBackOff returns the backoff for one call. MaxElapsed applies only when
+// the call has no deadline: a deadline is the caller's own bound.
+func (p RetryPolicy) newBackOff(ctx context.Context) *backoff.ExponentialBackOff {
 	elapsed := p.MaxElapsed
-	if elapsed < 0 {
+	if _, ok := ctx.Deadline(); ok || elapsed < 0 {
 		elapsed = 0 // never stop on elapsed time
 	}
 	return backoff.NewExponentialBackOff(
@@ -66,10 +69,21 @@ func retryable(err error) bool {
 		return false
 	}
 	switch status.Code(err) {
-	case codes.Unavailable, codes.ResourceExhausted:
+	case codes.Unavailable:
 		return true
+	case codes.ResourceExhausted:
+		return !overSizeLimit(err)
 	}
 	return false
+}
+
+// overSizeLimit reports whether err is grpc-go's ResourceExhausted for a
+// message over the size limit ("received message larger than max", "trying
+// to send message larger than max"), raised locally or by the server for the
+// request. The same message is as large next time, so it is never retried;
+// other ResourceExhausted answers (a server shedding load) are.
+func overSizeLimit(err error) bool {
+	return status.Code(err) == codes.ResourceExhausted && strings.Contains(status.Convert(err).Message(), "larger than max")
 }
 
 // waiter paces the attempts of one call.
@@ -78,7 +92,7 @@ type waiter struct {
 	timer *time.Timer
 }
 
-func (p RetryPolicy) waiter() *waiter { return &waiter{b: p.newBackOff()} }
+func (p RetryPolicy) waiter(ctx context.Context) *waiter { return &waiter{b: p.newBackOff(ctx)} }
 
 // wait sleeps for the next backoff interval. It returns false, without
 // sleeping, when the policy is exhausted or the wait would end after ctx's
@@ -121,7 +135,7 @@ func retry[T any](ctx context.Context, p RetryPolicy, call func(context.Context)
 	if err == nil || !retryable(err) {
 		return res, err
 	}
-	w := p.waiter()
+	w := p.waiter(ctx)
 	defer w.stop()
 	for w.wait(ctx) {
 		res, err = call(ctx)

@@ -2,6 +2,7 @@ package omclient
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -24,6 +25,7 @@ func (f serverOptionFunc) applyServer(c *serverConfig) { f(c) }
 type serverConfig struct {
 	grpcOpts []grpc.ServerOption
 	logger   *slog.Logger
+	err      error // a bad option; Serve returns it
 }
 
 // WithServerOptions adds grpc.ServerOptions (credentials, interceptors),
@@ -38,9 +40,11 @@ func WithServerLogger(l *slog.Logger) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) { c.logger = l })
 }
 
-// KeepaliveEnforcement is the policy Open-Match's own servers enforce: clients
-// may ping at most every 10 s, also without active streams.
-var KeepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+// KeepaliveEnforcement returns the policy Open-Match's own servers enforce:
+// clients may ping at most every 10 s, also without active streams.
+func KeepaliveEnforcement() keepalive.EnforcementPolicy {
+	return keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+}
 
 // Server is a gRPC server for a service users implement (a match function or
 // an evaluator), with the standard gRPC health service and Open-Match's
@@ -49,18 +53,23 @@ type Server struct {
 	gs     *grpc.Server
 	health *health.Server
 	logger *slog.Logger
+	err    error
 }
 
 func newServer(opts []ServerOption) *Server {
 	var cfg serverConfig
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			cfg.err = fmt.Errorf("omclient: server option %d is nil", i)
+			continue
+		}
 		o.applyServer(&cfg)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	gopts := append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement)}, cfg.grpcOpts...)
-	s := &Server{gs: grpc.NewServer(gopts...), health: health.NewServer(), logger: cfg.logger}
+	gopts := append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement())}, cfg.grpcOpts...)
+	s := &Server{gs: grpc.NewServer(gopts...), health: health.NewServer(), logger: cfg.logger, err: cfg.err}
 	healthpb.RegisterHealthServer(s.gs, s.health)
 	return s
 }
@@ -70,8 +79,13 @@ func newServer(opts []ServerOption) *Server {
 func (s *Server) GRPCServer() *grpc.Server { return s.gs }
 
 // Serve accepts connections on lis until Shutdown. It reports the service as
-// SERVING on the health service while it runs.
+// SERVING on the health service while it runs. It closes lis and returns at
+// once with an error when the server was built with a nil ServerOption.
 func (s *Server) Serve(lis net.Listener) error {
+	if s.err != nil {
+		lis.Close()
+		return s.err
+	}
 	s.health.Resume()
 	return s.gs.Serve(lis)
 }

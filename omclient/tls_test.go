@@ -305,7 +305,7 @@ func TestTLSNeverPlaintext(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env != "" {
-				t.Setenv(omclient.EnvStrategy, tc.env)
+				t.Setenv("MESHMATCH_STRATEGY", tc.env)
 			}
 			conn, err := omclient.NewConn(tlsHost+":50504", tc.opts...)
 			if err == nil {

@@ -18,7 +18,9 @@ import (
 //
 // The watch resumes by itself, with backoff, when its stream breaks
 // (Unavailable, a reset connection, a server that went away) and does not
-// yield an assignment it already yielded. NotFound within the watch grace
+// yield an assignment it already yielded. Only a new assignment resets the
+// backoff: a stream that sends the current assignment again and is cut is
+// reopened at a growing interval, up to RetryPolicy.MaxBackoff. NotFound within the watch grace
 // (WithWatchGrace) after the watch started is retried, since a ticket created
 // a moment ago may not be visible yet; a later NotFound ends the watch. The
 // watch also ends when ctx is done; the last value yielded then carries the
@@ -54,7 +56,7 @@ var errStopped = errors.New("stopped by consumer")
 func (w *watcher) run(ctx context.Context, yield func(*pb.Assignment, error) bool) error {
 	p := w.f.s.retry
 	p.MaxElapsed = -1 // a watch lives as long as its context
-	wt := p.waiter()
+	wt := p.waiter(ctx)
 	defer wt.stop()
 	for {
 		err := w.stream(ctx, yield, wt)
@@ -85,11 +87,11 @@ func (w *watcher) stream(ctx context.Context, yield func(*pb.Assignment, error) 
 		if err != nil {
 			return err
 		}
-		wt.reset()
 		a := resp.GetAssignment()
 		if a == nil || proto.Equal(a, w.last) {
-			continue
+			continue // a repeat is no progress: the backoff keeps growing
 		}
+		wt.reset()
 		w.last = a
 		if !yield(a, nil) {
 			return errStopped
@@ -103,8 +105,10 @@ func (w *watcher) resumable(err error) bool {
 		return true
 	}
 	switch status.Code(err) {
-	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
+	case codes.Unavailable, codes.Aborted:
 		return true
+	case codes.ResourceExhausted:
+		return !overSizeLimit(err)
 	case codes.NotFound:
 		return time.Since(w.start) < w.f.s.grace
 	}

@@ -29,7 +29,7 @@ type config struct {
 func parse(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := cli.NewFlagSet(prog, stderr)
-	fs.StringVar(&c.backend, "backend", "", "Open-Match backend, host:port (default $"+omclient.EnvBackendAddr+" or "+omclient.DefaultBackendAddr+")")
+	fs.StringVar(&c.backend, "backend", "", "Open-Match backend, host:port (default $MESHMATCH_BACKEND_ADDR or open-match-backend.open-match.svc.cluster.local:50505)")
 	fs.StringVar(&c.mmfHost, "mmf-host", defaultMMFHost, "host the backend reaches the match function at")
 	fs.IntVar(&c.mmfPort, "mmf-port", 50502, "port of the match function")
 	fs.DurationVar(&c.interval, "interval", time.Second, "pause between rounds")

@@ -20,7 +20,7 @@ type config struct {
 func parse(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := cli.NewFlagSet(prog, stderr)
-	fs.StringVar(&c.frontend, "frontend", "", "Open-Match frontend, host:port (default $"+omclient.EnvFrontendAddr+" or "+omclient.DefaultFrontendAddr+")")
+	fs.StringVar(&c.frontend, "frontend", "", "Open-Match frontend, host:port (default $MESHMATCH_FRONTEND_ADDR or open-match-frontend.open-match.svc.cluster.local:50504)")
 	fs.IntVar(&c.players, "players", 10, "number of simulated players")
 	fs.Float64Var(&c.rate, "rate", 0, "players arriving per second (0: all at once)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the players' regions and skills")

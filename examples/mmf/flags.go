@@ -26,7 +26,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := cli.NewFlagSet(prog, stderr)
 	fs.StringVar(&c.listen, "listen", ":50502", "address to serve the MatchFunction service on")
-	fs.StringVar(&c.query, "query", "", "Open-Match query service, host:port (default $"+omclient.EnvQueryAddr+" or "+omclient.DefaultQueryAddr+")")
+	fs.StringVar(&c.query, "query", "", "Open-Match query service, host:port (default $MESHMATCH_QUERY_ADDR or open-match-query.open-match.svc.cluster.local:50503)")
 	fs.IntVar(&c.teamSize, "team-size", 2, "players per team; a match has two teams")
 	fs.DurationVar(&c.maxWait, "max-wait", 10*time.Second, "wait after which leftover players play short-handed (0: never)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "bound for reaching the query service at start")

@@ -21,7 +21,7 @@ import (
 // TestMain keeps the tests on loopback: without a forced strategy, the
 // default chain's xDS detection would ask the system resolver for istiod.
 func TestMain(m *testing.M) {
-	os.Setenv(omclient.EnvStrategy, "headless")
+	os.Setenv("MESHMATCH_STRATEGY", "headless")
 	goleak.VerifyTestMain(m)
 }
 

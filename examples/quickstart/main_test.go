@@ -15,14 +15,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meshmatch/meshmatch/examples/internal/clitest"
-	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
 // TestMain keeps the tests on loopback: without a forced strategy, the
 // default chain's xDS detection would ask the system resolver for istiod.
 func TestMain(m *testing.M) {
-	os.Setenv(omclient.EnvStrategy, "headless")
+	os.Setenv("MESHMATCH_STRATEGY", "headless")
 	goleak.VerifyTestMain(m)
 }
 

@@ -5,7 +5,12 @@
 //
 // Use it to test code that waits for a sidecar, such as balancer.Sidecar,
 // without Istio: point the probe addresses at Agent.Addr and flip SetReady.
-// It does not proxy traffic.
+//
+// Proxy fakes the sidecar's outbound listener for gRPC traffic: an HTTP/2
+// proxy that balances each call over its upstreams and retries it like
+// Envoy on the route Istio generates by default. Serve its address under the
+// service name (testing/dnstest) to test the sidecar path with the retries a
+// real mesh adds.
 package istiotest
 
 import (
