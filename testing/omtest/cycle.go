@@ -156,9 +156,6 @@ func (c *cycle) collect(d time.Duration) {
 func (c *cycle) proposalsDone() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return true
-	}
 	for _, cl := range c.calls {
 		if cl.proposing {
 			return false
