@@ -155,7 +155,7 @@ func TestCycleCallerCancelReachesMMFAndEvaluator(t *testing.T) {
 
 	later := startFetch(ctx, s, cfg, "later")
 	waitFor(ctx, t, started, "the next cycle's MMF")
-	require.NoError(t, clock.WaitForTimers(ctx, 1))
+	require.NoError(t, waitForTimers(ctx, clock, 1))
 	clock.Advance(windowStep)
 	res := waitFor(ctx, t, later, "the next cycle")
 	require.NoError(t, res.err, "a stuck evaluator must not wedge later cycles")
@@ -219,9 +219,9 @@ func TestCycleProposalWindowCancelsMMFAfterBothIntervals(t *testing.T) {
 	out := startFetch(ctx, s, cfg, "slow")
 	waitFor(ctx, t, started, "the MMF")
 	clock.Advance(time.Second) // the registration window ends
-	require.NoError(t, clock.WaitForTimers(ctx, 1), "the proposal window is running")
+	require.NoError(t, waitForTimers(ctx, clock, 1), "the proposal window is running")
 	clock.Advance(5*time.Second - time.Nanosecond)
-	require.NoError(t, clock.WaitForTimers(ctx, 1), "the proposal window is still running 1ns before its end")
+	require.NoError(t, waitForTimers(ctx, clock, 1), "the proposal window is still running 1ns before its end")
 	select {
 	case <-mmfDone:
 		t.Fatal("the MMF was cancelled before registrationInterval + proposalCollectionInterval")

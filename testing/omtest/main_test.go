@@ -120,6 +120,11 @@ func recvAll[T any](stream grpc.ServerStreamingClient[T]) ([]*T, error) {
 	}
 }
 
+// waitForTimers waits until clock has n pending timers.
+func waitForTimers(ctx context.Context, clock *omtest.FakeClock, n int) error {
+	return clock.WaitForTimers(ctx, n)
+}
+
 // fetch runs FetchMatches and returns the accepted matches and final error.
 // On a core of newCore it advances the fake clock past the window.
 func fetch(ctx context.Context, s *omtest.Server, profile string) ([]*pb.Match, error) {
