@@ -3,7 +3,6 @@ package omtest_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -346,47 +344,6 @@ func (evaluatorServer) Evaluate(stream grpc.BidiStreamingServer[pb.EvaluateReque
 		}
 	}
 	return nil
-}
-
-// serveGRPC starts a gRPC server on loopback, stopped at cleanup.
-func serveGRPC(t *testing.T, register func(*grpc.Server)) (host string, port int) {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gs := grpc.NewServer()
-	register(gs)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = gs.Serve(lis) }()
-	t.Cleanup(func() { gs.Stop(); <-done })
-	return "127.0.0.1", lis.Addr().(*net.TCPAddr).Port
-}
-
-// countingDialer wraps the default dialing and counts dials and closes.
-type countingDialer struct {
-	mu            sync.Mutex
-	dials, closes int
-	targets       []string
-}
-
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }
-
-func (d *countingDialer) dial(target string) (grpc.ClientConnInterface, io.Closer, error) {
-	cc, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, err
-	}
-	d.mu.Lock()
-	d.dials++
-	d.targets = append(d.targets, target)
-	d.mu.Unlock()
-	return cc, closerFunc(func() error {
-		d.mu.Lock()
-		d.closes++
-		d.mu.Unlock()
-		return cc.Close()
-	}), nil
 }
 
 func TestFetchMatchesRemoteMatchFunctionAndEvaluator(t *testing.T) {

@@ -77,6 +77,30 @@ func createTicket(ctx context.Context, t *testing.T, s *omtest.Server, sf *pb.Se
 	return tk
 }
 
+// createTickets creates n empty tickets over a few concurrent callers, so
+// that 10 000 of them fit a test deadline under -race on a busy machine.
+func createTickets(ctx context.Context, t *testing.T, s *omtest.Server, n int) {
+	t.Helper()
+	const workers = 8
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if _, err := s.Frontend().CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
 // queryIDs returns the sorted ids QueryTicketIds streams for pool.
 func queryIDs(ctx context.Context, t *testing.T, s *omtest.Server, pool *pb.Pool) []string {
 	t.Helper()

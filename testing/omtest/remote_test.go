@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/meshmatch/meshmatch/internal/defaulteval"
 	"github.com/meshmatch/meshmatch/omclient/pb"
@@ -160,4 +161,45 @@ func remoteCore(t *testing.T, evalTarget string, opts ...omtest.Option) (*omtest
 	d := &countingDialer{}
 	all := append([]omtest.Option{omtest.WithClock(clock), omtest.WithEvaluatorTarget(evalTarget), omtest.WithDialer(d.dial)}, opts...)
 	return omtest.NewServer(t, all...), clock
+}
+
+// serveGRPC starts a gRPC server on loopback, stopped at cleanup.
+func serveGRPC(t *testing.T, register func(*grpc.Server)) (host string, port int) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gs := grpc.NewServer()
+	register(gs)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = gs.Serve(lis) }()
+	t.Cleanup(func() { gs.Stop(); <-done })
+	return "127.0.0.1", lis.Addr().(*net.TCPAddr).Port
+}
+
+// countingDialer wraps the default dialing and counts dials and closes.
+type countingDialer struct {
+	mu            sync.Mutex
+	dials, closes int
+	targets       []string
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func (d *countingDialer) dial(target string) (grpc.ClientConnInterface, io.Closer, error) {
+	cc, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, err
+	}
+	d.mu.Lock()
+	d.dials++
+	d.targets = append(d.targets, target)
+	d.mu.Unlock()
+	return cc, closerFunc(func() error {
+		d.mu.Lock()
+		d.closes++
+		d.mu.Unlock()
+		return cc.Close()
+	}), nil
 }
