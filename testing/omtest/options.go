@@ -83,7 +83,8 @@ type Config struct {
 	MatchFunctionServer pb.MatchFunctionServer
 	// Evaluator, when set, replaces the default evaluator in process. It gets
 	// every proposal of one synchronizer cycle once the cycle's input closes,
-	// and returns the ids of the accepted matches.
+	// and returns the ids of the accepted matches. It must return when ctx
+	// is done: the cycle waits for it.
 	Evaluator omclient.EvaluateFunc
 	// EvaluatorTarget, when set (and Evaluator is not), is the "host:port" of
 	// a gRPC Evaluator service used instead of the default evaluator.
