@@ -14,7 +14,7 @@
 // flushing Redis does for a real core, so a shared core can serve many
 // tests:
 //
-//	curl -X POST http://127.0.0.1:51500/reset
+//	curl -X POST http://127.0.0.1:51599/reset
 package main
 
 import (
@@ -59,17 +59,18 @@ func exitCode(err error) int {
 // run parses args, starts the core, calls ready (if not nil) once it is
 // listening, and serves until ctx is done.
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtest.Server)) error {
-	opts, err := parseFlags(args, stderr)
+	var ac adminConfig
+	cfg, err := parseFlags(args, stderr, ac.register)
 	if err != nil {
 		return err
 	}
-	s, err := omtest.Start(opts.core)
+	s, err := omtest.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "omcore: %v\n", err)
 		return err
 	}
 	fmt.Fprintf(stderr, "omcore: frontend %s, backend %s, query %s\n", s.FrontendAddr(), s.BackendAddr(), s.QueryAddr())
-	stopAdmin, err := startAdmin(opts.admin, s, stderr)
+	admin, err := ac.start(s, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "omcore: %v\n", err)
 		return errors.Join(err, s.Close())
@@ -79,47 +80,65 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtes
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "omcore: shutting down")
-	return errors.Join(stopAdmin(), s.Close())
+	return errors.Join(admin.Close(), s.Close())
 }
 
-// options is the parsed command line.
-type options struct {
-	core  omtest.Config
-	admin string // HTTP admin listen address, "" for none
+// adminConfig is the -admin flag: the HTTP admin endpoint's address.
+type adminConfig struct {
+	addr string
 }
 
-// startAdmin serves POST /reset on addr, if set; stop shuts it down.
-func startAdmin(addr string, s *omtest.Server, stderr io.Writer) (stop func() error, err error) {
-	if addr == "" {
-		return func() error { return nil }, nil
+func (a *adminConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.addr, "admin", "", "HTTP admin listen address serving POST /reset (default: off)")
+}
+
+// adminServer is the running admin endpoint; its zero value is "off".
+type adminServer struct {
+	srv  *http.Server
+	done chan error
+}
+
+// start serves POST /reset on the configured address, if any.
+func (a *adminConfig) start(s *omtest.Server, stderr io.Writer) (*adminServer, error) {
+	if a.addr == "" {
+		return &adminServer{}, nil
 	}
-	lis, err := net.Listen("tcp", addr)
+	lis, err := net.Listen("tcp", a.addr)
 	if err != nil {
-		return nil, fmt.Errorf("admin: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("admin: listen on %s: %w", a.addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, _ *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
+	as := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, done: make(chan error, 1)}
+	go func() { as.done <- as.srv.Serve(lis) }()
 	fmt.Fprintf(stderr, "omcore: admin %s (POST /reset)\n", lis.Addr())
-	return func() error {
-		err := srv.Close()
-		if serveErr := <-done; !errors.Is(serveErr, http.ErrServerClosed) {
-			err = errors.Join(err, serveErr)
-		}
-		return err
-	}, nil
+	return as, nil
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+// Close stops the endpoint and waits for its serve loop.
+func (a *adminServer) Close() error {
+	if a.srv == nil {
+		return nil
+	}
+	err := a.srv.Close()
+	if serveErr := <-a.done; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}
+
+// parseFlags parses the core's flags; more registers further flags (each
+// feature of the command adds its own).
+func parseFlags(args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (omtest.Config, error) {
 	fs := flag.NewFlagSet("omcore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var opts options
-	cfg := &opts.core
+	for _, register := range more {
+		register(fs)
+	}
+	var cfg omtest.Config
 	fs.StringVar(&cfg.FrontendAddr, "frontend", "127.0.0.1:50504", "FrontendService listen address")
 	fs.StringVar(&cfg.BackendAddr, "backend", "127.0.0.1:50505", "BackendService listen address")
 	fs.StringVar(&cfg.QueryAddr, "query", "127.0.0.1:50503", "QueryService listen address")
@@ -129,15 +148,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&cfg.AssignedDeleteTimeout, "assigned-delete-timeout", 10*time.Minute, "how long assigned tickets are kept")
 	fs.IntVar(&cfg.QueryPageSize, "page-size", 10000, "items per query stream message, 10 to 10000")
 	fs.StringVar(&cfg.EvaluatorTarget, "evaluator", "", "host:port of a gRPC evaluator (default: built-in default evaluator)")
-	fs.StringVar(&opts.admin, "admin", "", "HTTP admin listen address serving POST /reset (default: off)")
 	verbose := fs.Bool("v", false, "log diagnostics to stderr")
 	if err := fs.Parse(args); err != nil {
-		return opts, fmt.Errorf("%w: %w", errUsage, err)
+		return cfg, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "omcore: unexpected arguments: %v\n", fs.Args())
 		fs.Usage()
-		return opts, fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
+		return cfg, fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
 	}
 	for name, d := range map[string]time.Duration{
 		"registration-interval":        cfg.RegistrationInterval,
@@ -147,11 +165,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	} {
 		if d <= 0 {
 			fmt.Fprintf(stderr, "omcore: -%s must be positive, got %v\n", name, d)
-			return opts, fmt.Errorf("%w: -%s must be positive", errUsage, name)
+			return cfg, fmt.Errorf("%w: -%s must be positive", errUsage, name)
 		}
 	}
 	if *verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	return opts, nil
+	return cfg, nil
 }
