@@ -89,7 +89,7 @@ func TestServeThroughCore(t *testing.T) {
 	require.NoError(t, err)
 
 	core := omtest.NewServer(t, omtest.WithEvaluatorTarget(addr), omtest.WithMatchFunction(
-		func(context.Context, *pb.MatchProfile) ([]*pb.Match, error) {
+		func(context.Context, *pb.MatchProfile, map[string][]*pb.Ticket) ([]*pb.Match, error) {
 			return []*pb.Match{
 				proposal("wide", 100, map[string]float64{"a": 0, "b": 50}),
 				proposal("tight", 1, map[string]float64{"c": 10, "d": 12}),

@@ -1,9 +1,20 @@
 // Command omcore runs an in-memory Open-Match core on the standard ports
 // (query 50503, frontend 50504, backend 50505 on 127.0.0.1), for local
 // development without a cluster or Redis. FetchMatches dials the match
-// function named in each request's FunctionConfig. Stop it with Ctrl-C.
+// function named in each request's FunctionConfig (gRPC or REST). Its
+// synchronizer windows default to Open-Match's Helm values (registration
+// 250 ms, proposal collection 20 s), so that a studio sees the timing of a
+// cluster install. Its servers enforce Open-Match's keepalive policy. Stop it
+// with Ctrl-C.
 //
-//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-v]
+//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-admin addr] [-v]
+//
+// With -admin, an HTTP admin endpoint listens there: POST /reset forgets
+// every ticket, backfill and pending ticket (omtest.Server.Reset), as
+// flushing Redis does for a real core, so a shared core can serve many
+// tests:
+//
+//	curl -X POST http://127.0.0.1:51599/reset
 package main
 
 import (
@@ -13,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,7 +59,8 @@ func exitCode(err error) int {
 // run parses args, starts the core, calls ready (if not nil) once it is
 // listening, and serves until ctx is done.
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtest.Server)) error {
-	cfg, err := parseFlags(args, stderr)
+	var ac adminConfig
+	cfg, err := parseFlags(args, stderr, ac.register)
 	if err != nil {
 		return err
 	}
@@ -56,23 +70,80 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtes
 		return err
 	}
 	fmt.Fprintf(stderr, "omcore: frontend %s, backend %s, query %s\n", s.FrontendAddr(), s.BackendAddr(), s.QueryAddr())
+	admin, err := ac.start(s, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "omcore: %v\n", err)
+		return errors.Join(err, s.Close())
+	}
 	if ready != nil {
 		ready(s)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "omcore: shutting down")
-	return s.Close()
+	return errors.Join(admin.Close(), s.Close())
 }
 
-func parseFlags(args []string, stderr io.Writer) (omtest.Config, error) {
+// adminConfig is the -admin flag: the HTTP admin endpoint's address.
+type adminConfig struct {
+	addr string
+}
+
+func (a *adminConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.addr, "admin", "", "HTTP admin listen address serving POST /reset (default: off)")
+}
+
+// adminServer is the running admin endpoint; its zero value is "off".
+type adminServer struct {
+	srv  *http.Server
+	done chan error
+}
+
+// start serves POST /reset on the configured address, if any.
+func (a *adminConfig) start(s *omtest.Server, stderr io.Writer) (*adminServer, error) {
+	if a.addr == "" {
+		return &adminServer{}, nil
+	}
+	lis, err := net.Listen("tcp", a.addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin: listen on %s: %w", a.addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, _ *http.Request) {
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	as := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, done: make(chan error, 1)}
+	go func() { as.done <- as.srv.Serve(lis) }()
+	fmt.Fprintf(stderr, "omcore: admin %s (POST /reset)\n", lis.Addr())
+	return as, nil
+}
+
+// Close stops the endpoint and waits for its serve loop.
+func (a *adminServer) Close() error {
+	if a.srv == nil {
+		return nil
+	}
+	err := a.srv.Close()
+	if serveErr := <-a.done; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}
+
+// parseFlags parses the core's flags; more registers further flags (each
+// feature of the command adds its own).
+func parseFlags(args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (omtest.Config, error) {
 	fs := flag.NewFlagSet("omcore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, register := range more {
+		register(fs)
+	}
 	var cfg omtest.Config
 	fs.StringVar(&cfg.FrontendAddr, "frontend", "127.0.0.1:50504", "FrontendService listen address")
 	fs.StringVar(&cfg.BackendAddr, "backend", "127.0.0.1:50505", "BackendService listen address")
 	fs.StringVar(&cfg.QueryAddr, "query", "127.0.0.1:50503", "QueryService listen address")
-	fs.DurationVar(&cfg.RegistrationInterval, "registration-interval", 250*time.Millisecond, "synchronizer registration window")
-	fs.DurationVar(&cfg.ProposalCollectionInterval, "proposal-collection-interval", 20*time.Second, "how long a cycle waits for match functions")
+	fs.DurationVar(&cfg.RegistrationInterval, "registration-interval", omtest.HelmRegistrationInterval, "synchronizer registration window (Open-Match's Helm default)")
+	fs.DurationVar(&cfg.ProposalCollectionInterval, "proposal-collection-interval", omtest.HelmProposalCollectionInterval, "how long a cycle waits for match functions (Open-Match's Helm default)")
 	fs.DurationVar(&cfg.PendingReleaseTimeout, "pending-release-timeout", time.Minute, "how long matched tickets stay hidden from queries")
 	fs.DurationVar(&cfg.AssignedDeleteTimeout, "assigned-delete-timeout", 10*time.Minute, "how long assigned tickets are kept")
 	fs.IntVar(&cfg.QueryPageSize, "page-size", 10000, "items per query stream message, 10 to 10000")

@@ -22,7 +22,9 @@ const mmfName = "mmf.quickstart.test"
 // Timing of the embedded core and of the core's view of the replicas.
 const (
 	// registrationWindow is how long a synchronizer cycle takes in
-	// FetchMatches calls (Open-Match's Helm default is 250 ms).
+	// FetchMatches calls (Open-Match's Helm default is 250 ms, which
+	// examples/omcore uses; omtest's test default is 50 ms). The demo picks
+	// a value in between so that its rounds are quick yet visibly batched.
 	registrationWindow = 100 * time.Millisecond
 	// mmfRefresh is how often the core looks mmfName up again.
 	mmfRefresh = time.Second

@@ -19,9 +19,10 @@ type backend struct {
 	sync  *synchronizer
 }
 
-// FetchMatches joins the current synchronizer cycle, runs the match function,
-// and streams back the proposals the cycle accepted. Any match function or
-// cycle error ends the stream with code Unknown, after the accepted matches.
+// FetchMatches joins the current synchronizer cycle, runs the match function
+// and streams each of its matches as soon as the cycle's evaluator accepts
+// it. Any match function or cycle error ends the stream with code Unknown,
+// after the accepted matches, as in Open-Match.
 func (b *backend) FetchMatches(req *pb.FetchMatchesRequest, stream grpc.ServerStreamingServer[pb.FetchMatchesResponse]) error {
 	switch {
 	case req.GetConfig() == nil:
@@ -29,11 +30,11 @@ func (b *backend) FetchMatches(req *pb.FetchMatchesRequest, stream grpc.ServerSt
 	case req.GetProfile() == nil:
 		return status.Error(codes.InvalidArgument, ".profile is required")
 	}
-	res := b.sync.fetch(stream.Context(), req)
-	for _, m := range res.matches {
-		if err := stream.Send(&pb.FetchMatchesResponse{Match: m}); err != nil {
-			return err
-		}
+	res, err := b.sync.fetch(stream.Context(), req, func(m *pb.Match) error {
+		return stream.Send(&pb.FetchMatchesResponse{Match: m})
+	})
+	if err != nil {
+		return err
 	}
 	if res.syncErr != nil || res.mmfErr != nil {
 		return status.Error(codes.Unknown,

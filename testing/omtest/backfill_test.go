@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
@@ -93,8 +94,8 @@ func TestBackfillExpiry(t *testing.T) {
 }
 
 // backfillMMF proposes one match over every active ticket carrying bf.
-func backfillMMF(s **omtest.Server, bf func() *pb.Backfill) omtest.MatchFunc {
-	return func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
+func backfillMMF(s **omtest.Server, bf func() *pb.Backfill) omclient.MatchFunc {
+	return func(ctx context.Context, p *pb.MatchProfile, _ map[string][]*pb.Ticket) ([]*pb.Match, error) {
 		ids, err := queryIDsErr(ctx, *s, &pb.Pool{})
 		if err != nil {
 			return nil, err
@@ -198,7 +199,7 @@ func TestBackfillFrontendChangesReleaseAttachedTickets(t *testing.T) {
 func TestDefaultEvaluatorDedupesBackfills(t *testing.T) {
 	ctx := testCtx(t)
 	var bfID string
-	s, _ := newCore(t, omtest.WithMatchFunction(func(context.Context, *pb.MatchProfile) ([]*pb.Match, error) {
+	s, _ := newCore(t, omtest.WithMatchFunction(func(context.Context, *pb.MatchProfile, map[string][]*pb.Ticket) ([]*pb.Match, error) {
 		low, high := scored(t, "low", 1), scored(t, "high", 2)
 		low.Backfill = &pb.Backfill{Id: bfID, Generation: 1}
 		high.Backfill = &pb.Backfill{Id: bfID, Generation: 1}

@@ -85,13 +85,10 @@ func BenchmarkQueryTickets(b *testing.B) {
 func BenchmarkFetchMatches(b *testing.B) {
 	for _, n := range []int{10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			var s *omtest.Server
-			s = omtest.NewServer(b,
+			s := omtest.NewServer(b,
 				omtest.WithRegistrationInterval(time.Millisecond),
 				omtest.WithQueryPageSize(10000),
-				omtest.WithMatchFunction(func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-					return pairUp(s.Query())(ctx, p)
-				}))
+				omtest.WithMatchFunction(pairUp))
 			fillTickets(b, s, n)
 			ctx := context.Background()
 			profile := &pb.MatchProfile{Name: "bench", Pools: []*pb.Pool{{Name: "all"}}}

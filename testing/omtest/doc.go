@@ -21,16 +21,27 @@
 // acknowledgement. Every timeout is measured with a Clock: give it a
 // FakeClock and call Advance to trigger expirations without sleeping.
 //
-// Concurrent FetchMatches calls arriving within RegistrationInterval of the
-// first are evaluated together in one evaluation, so the evaluator resolves
-// collisions between them, as Open-Match's synchronizer does. Cycles run one
-// after another. The match function runs in process (WithMatchFunction,
-// WithMatchFunctionServer) or is dialed at the request's FunctionConfig
-// host:port through the Dialer. The evaluator is Open-Match's default one
-// unless WithEvaluator or WithEvaluatorTarget replace it. Errors of a
-// FetchMatches call come back with code Unknown and Open-Match's message shape
+// The synchronizer works as Open-Match's does: every FetchMatches call that
+// arrives during a cycle's RegistrationInterval joins that cycle, which opens
+// one evaluator stream when it starts (built-in or WithEvaluatorTarget, even
+// when nothing is proposed), feeds it each proposal as the match functions
+// send it and streams each accepted match back to its caller at once, so the
+// evaluator resolves collisions between calls. Match functions still running
+// RegistrationInterval + ProposalCollectionInterval after the cycle began are
+// cancelled. A caller that goes away cancels its match function; once the
+// window is over and no caller is left, the evaluator stream is cancelled, so
+// a stuck evaluator cannot hold up later cycles. Cycles run one after
+// another. On a FakeClock the windows end only when the test advances the
+// clock. The match function runs in process (WithMatchFunction takes the
+// omclient.MatchFunc a match function server ships; WithMatchFunctionServer)
+// or is dialed at the request's FunctionConfig host:port, over gRPC through
+// the Dialer or over HTTP/JSON for type REST. Errors of a FetchMatches call
+// come back with code Unknown and Open-Match's message shape
 // "error(s) in FetchMatches call. syncErr=[…], mmfErr=[…]"; a panic in an
 // in-process match function or evaluator becomes such an error.
+//
+// Servers enforce Open-Match's keepalive policy (pings every 10 s allowed,
+// also without streams). Reset empties the core between tests.
 //
 // Unlike a real core, every server also serves the gRPC health service and
 // server reflection, so grpcurl can explore it.

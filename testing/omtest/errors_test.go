@@ -97,9 +97,9 @@ func TestErrorTable(t *testing.T) {
 			call: func(ctx context.Context, e env) error {
 				return fetchReq(ctx, e.s, &pb.FetchMatchesRequest{Config: &pb.FunctionConfig{}})
 			}},
-		{name: "FetchMatches REST", code: codes.Unknown, msg: "error(s) in FetchMatches call. syncErr=[<nil>], mmfErr=[omtest: REST match functions are not supported]",
+		{name: "FetchMatches unknown function type", code: codes.Unknown, msg: "error(s) in FetchMatches call. syncErr=[<nil>], mmfErr=[provided match function type 9 is not supported]",
 			call: func(ctx context.Context, e env) error {
-				return fetchReq(ctx, e.s, &pb.FetchMatchesRequest{Config: &pb.FunctionConfig{Type: pb.FunctionConfig_REST}, Profile: &pb.MatchProfile{}})
+				return fetchReq(ctx, e.s, &pb.FetchMatchesRequest{Config: &pb.FunctionConfig{Type: 9}, Profile: &pb.MatchProfile{}})
 			}},
 		{name: "AssignTickets empty request", code: codes.OK,
 			call: func(ctx context.Context, e env) error {
@@ -222,6 +222,9 @@ func TestErrorTable(t *testing.T) {
 }
 
 func fetchReq(ctx context.Context, s *omtest.Server, req *pb.FetchMatchesRequest) error {
+	if clock, ok := fakeClocks.Load(s); ok {
+		defer advanceWindow(ctx, clock.(*omtest.FakeClock))()
+	}
 	stream, err := s.Backend().FetchMatches(ctx, req)
 	if err != nil {
 		return err

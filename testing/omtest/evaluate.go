@@ -5,160 +5,127 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/meshmatch/meshmatch/internal/defaulteval"
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
-// evaluator runs the configured evaluator: in process, remote, or default.
+// evaluator opens the configured evaluator: in process, remote, or default.
 type evaluator struct {
-	fn     EvaluateFunc
+	fn     omclient.EvaluateFunc
 	target string
 	dial   *dialCache
 }
 
-func (e *evaluator) evaluate(ctx context.Context, proposals []*pb.Match) (ids []string, err error) {
+// evalStream is one cycle's evaluation, shaped like the Evaluate stream.
+type evalStream interface {
+	Send(*pb.Match) error
+	CloseSend() error
+	Recv() (string, error) // io.EOF once the evaluator is done
+}
+
+// open starts one evaluation for a cycle; ctx ends it.
+func (e *evaluator) open(ctx context.Context) (evalStream, error) {
 	switch {
 	case e.fn != nil:
-		defer func() {
-			if r := recover(); r != nil {
-				ids, err = nil, fmt.Errorf("omtest: evaluator panicked: %v", r)
-			}
-		}()
-		return e.fn(ctx, proposals)
+		return newLocalEval(ctx, e.fn), nil
 	case e.target != "":
-		return e.remote(ctx, proposals)
+		return e.remote(ctx)
 	default:
-		return defaulteval.Evaluate(proposals), nil
+		return newLocalEval(ctx, func(_ context.Context, ms []*pb.Match) ([]string, error) {
+			return defaulteval.Evaluate(ms), nil
+		}), nil
 	}
 }
 
-// remote streams every proposal to the gRPC evaluator and collects the ids it
-// accepts until it closes its side.
-func (e *evaluator) remote(ctx context.Context, proposals []*pb.Match) ([]string, error) {
+func (e *evaluator) remote(ctx context.Context) (evalStream, error) {
 	cc, err := e.dial.get(e.target)
 	if err != nil {
 		return nil, fmt.Errorf("omtest: dial evaluator %s: %w", e.target, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	stream, err := pb.NewEvaluatorClient(cc).Evaluate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("omtest: evaluate: %w", err)
 	}
-	var wg sync.WaitGroup
-	var sendErr error
-	wg.Go(func() {
-		for _, m := range proposals {
-			if sendErr = stream.Send(&pb.EvaluateRequest{Match: m}); sendErr != nil {
+	return remoteEval{stream}, nil
+}
+
+type remoteEval struct {
+	stream pb.Evaluator_EvaluateClient
+}
+
+func (r remoteEval) Send(m *pb.Match) error { return r.stream.Send(&pb.EvaluateRequest{Match: m}) }
+func (r remoteEval) CloseSend() error       { return r.stream.CloseSend() }
+
+func (r remoteEval) Recv() (string, error) {
+	resp, err := r.stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return "", io.EOF
+	}
+	if err != nil {
+		return "", fmt.Errorf("omtest: evaluate: %w", err)
+	}
+	return resp.GetMatchId(), nil
+}
+
+// feed sends what the cycle queues to the evaluator, then closes its input.
+func feed(in *queue[*pb.Match], st evalStream) {
+	for range in.ready {
+		ms, closed := in.take()
+		for _, m := range ms {
+			if err := st.Send(m); err != nil {
 				return
 			}
 		}
-		sendErr = stream.CloseSend()
-	})
-	var ids []string
+		if closed {
+			_ = st.CloseSend()
+			return
+		}
+	}
+}
+
+// receive routes each id the evaluator accepts to its call, at once.
+func (c *cycle) receive(st evalStream) {
+	defer close(c.evalDone)
 	for {
-		resp, err := stream.Recv()
+		id, err := st.Recv()
 		if errors.Is(err, io.EOF) {
-			break
+			return
 		}
 		if err != nil {
-			cancel()
-			wg.Wait()
-			return nil, fmt.Errorf("omtest: evaluate: %w", err)
+			c.fail(err)
+			return
 		}
-		ids = append(ids, resp.GetMatchId())
-	}
-	wg.Wait()
-	if sendErr != nil && !errors.Is(sendErr, io.EOF) {
-		return nil, fmt.Errorf("omtest: evaluate: send: %w", sendErr)
-	}
-	return ids, nil
-}
-
-// evaluateAndDeliver evaluates the proposals of every call that submitted in
-// time, makes the accepted matches' tickets pending, applies their backfills,
-// cleans up expired state and hands each call its accepted matches.
-func (s *synchronizer) evaluateAndDeliver(calls []*call, late map[*call]bool) {
-	owner := make(map[string]*call)
-	byID := make(map[string]*pb.Match)
-	var proposals []*pb.Match
-	var cycleErr error
-	// Cleanup runs before delivery so callers see its effects when their
-	// stream ends.
-	s.store.sweep()
-	for _, cl := range calls {
-		if late[cl] {
-			continue
+		if !c.accept(id) {
+			return
 		}
-		for _, m := range cl.proposals {
-			id := m.GetMatchId()
-			if _, dup := owner[id]; dup && cycleErr == nil {
-				cycleErr = fmt.Errorf("multiple match functions used same match_id: %q", id)
-			}
-			owner[id], byID[id] = cl, m
-			proposals = append(proposals, m)
-		}
-	}
-	accepted := make(map[*call][]*pb.Match)
-	if cycleErr == nil && len(proposals) > 0 {
-		var ids []string
-		ids, cycleErr = s.eval.evaluate(s.base, proposals)
-		if cycleErr == nil {
-			cycleErr = checkAccepted(ids, byID)
-		}
-		if cycleErr == nil {
-			for _, m := range s.commit(ids, byID) {
-				accepted[owner[m.GetMatchId()]] = append(accepted[owner[m.GetMatchId()]], m)
-			}
-		}
-	}
-	// Cleanup runs before delivery so callers see its effects when their
-	// stream ends.
-	s.store.sweep()
-	for _, cl := range calls {
-		if late[cl] { // its proposals and errors may still be being written
-			cl.result <- fetchResult{syncErr: errWindowOverrun, mmfErr: cl.ctx.Err()}
-			continue
-		}
-		r := fetchResult{matches: accepted[cl], syncErr: cl.syncErr, mmfErr: cl.mmfErr}
-		if cycleErr != nil {
-			r.syncErr = cycleErr
-		}
-		cl.result <- r
 	}
 }
 
-// checkAccepted rejects evaluator output naming unknown or repeated ids.
-func checkAccepted(ids []string, byID map[string]*pb.Match) error {
-	seen := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		if _, ok := byID[id]; !ok {
-			return fmt.Errorf("evaluator returned match_id %q that does not correspond to a proposal", id)
-		}
-		if _, dup := seen[id]; dup {
-			return fmt.Errorf("evaluator returned match_id %q more than once", id)
-		}
-		seen[id] = struct{}{}
+// accept makes an accepted match's tickets pending, applies its backfill and
+// hands it to its call. Ids the cycle never saw, or saw accepted already,
+// fail the cycle with Open-Match's messages.
+func (c *cycle) accept(id string) bool {
+	c.mu.Lock()
+	m, cl := c.byID[id], c.owner[id]
+	_, again := c.accepted[id]
+	switch {
+	case c.err != nil:
+	case m == nil:
+		c.failLocked(fmt.Errorf("evaluator returned match_id %q which does not correspond to its any match in its input", id))
+	case again:
+		c.failLocked(fmt.Errorf("evaluator returned same match_id twice: %q", id))
+	default:
+		c.accepted[id] = struct{}{}
 	}
-	return nil
-}
-
-// commit makes the accepted matches' tickets pending and applies their
-// backfills, returning the matches that survive (in evaluator order).
-func (s *synchronizer) commit(ids []string, byID map[string]*pb.Match) []*pb.Match {
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	now := st.clock.Now()
-	out := make([]*pb.Match, 0, len(ids))
-	for _, id := range ids {
-		m := byID[id]
-		st.markPendingLocked(ticketIDs(m), now)
-		if st.applyMatchBackfillLocked(m, now) {
-			out = append(out, m)
-		}
+	failed := c.err != nil
+	c.mu.Unlock()
+	if failed {
+		return false
 	}
-	return out
+	if c.s.store.commitMatch(m) {
+		cl.out.push(m)
+	}
+	return true
 }

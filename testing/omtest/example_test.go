@@ -12,35 +12,23 @@ import (
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
-// pairUp is a match function: it queries its pool and pairs the tickets.
-func pairUp(q pb.QueryServiceClient) omtest.MatchFunc {
-	return func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-		stream, err := q.QueryTickets(ctx, &pb.QueryTicketsRequest{Pool: p.GetPools()[0]})
-		if err != nil {
-			return nil, err
-		}
-		var tickets []*pb.Ticket
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			tickets = append(tickets, resp.GetTickets()...)
-		}
-		var matches []*pb.Match
-		for i := 0; i+1 < len(tickets); i += 2 {
-			matches = append(matches, &pb.Match{
-				MatchId:       fmt.Sprintf("%s-%d", p.GetName(), i/2),
-				MatchProfile:  p.GetName(),
-				MatchFunction: "pair-up",
-				Tickets:       tickets[i : i+2],
-			})
-		}
-		return matches, nil
+// pairUp is a match function, the same one a match function server ships
+// (omclient.NewMatchFunctionServer): it pairs the tickets of its pools.
+func pairUp(_ context.Context, p *pb.MatchProfile, pools map[string][]*pb.Ticket) ([]*pb.Match, error) {
+	var tickets []*pb.Ticket
+	for _, pool := range p.GetPools() {
+		tickets = append(tickets, pools[pool.GetName()]...)
 	}
+	var matches []*pb.Match
+	for i := 0; i+1 < len(tickets); i += 2 {
+		matches = append(matches, &pb.Match{
+			MatchId:       fmt.Sprintf("%s-%d", p.GetName(), i/2),
+			MatchProfile:  p.GetName(),
+			MatchFunction: "pair-up",
+			Tickets:       tickets[i : i+2],
+		})
+	}
+	return matches, nil
 }
 
 // fetchAll runs FetchMatches for profile and returns the matches.
@@ -70,11 +58,8 @@ func fetchAll(ctx context.Context, be pb.BackendServiceClient, profile *pb.Match
 // test, use omtest.NewServer(t, ...) instead of Start and Close.
 func Example_matchFunction() {
 	ctx := context.Background()
-	var s *omtest.Server
 	s, err := omtest.Start(omtest.Config{
-		MatchFunction: func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-			return pairUp(s.Query())(ctx, p)
-		},
+		MatchFunction: pairUp,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -110,11 +95,8 @@ func Example_matchFunction() {
 // the tickets leave the pool.
 func Example_director() {
 	ctx := context.Background()
-	var s *omtest.Server
 	s, err := omtest.Start(omtest.Config{
-		MatchFunction: func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-			return pairUp(s.Query())(ctx, p)
-		},
+		MatchFunction: pairUp,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -189,18 +171,13 @@ func Example_frontendWatch() {
 	// Output: assigned to 10.0.0.9:7777
 }
 
-// Timeouts follow a FakeClock: advancing it past the pending-release timeout
-// puts the tickets of an unassigned match back in the pool at once.
+// Timeouts follow a FakeClock: the registration window lasts until the clock
+// passes it, and advancing the clock past the pending-release timeout puts
+// the tickets of an unassigned match back in the pool at once.
 func ExampleFakeClock() {
 	ctx := context.Background()
 	clock := omtest.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	var s *omtest.Server
-	s, err := omtest.Start(omtest.Config{
-		Clock: clock,
-		MatchFunction: func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-			return pairUp(s.Query())(ctx, p)
-		},
-	})
+	s, err := omtest.Start(omtest.Config{Clock: clock, MatchFunction: pairUp})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -211,10 +188,18 @@ func ExampleFakeClock() {
 		}
 	}
 	profile := &pb.MatchProfile{Name: "p", Pools: []*pb.Pool{{}}}
-	first, _ := fetchAll(ctx, s.Backend(), profile)
-	again, _ := fetchAll(ctx, s.Backend(), profile)
+	fetch := func() int {
+		got := make(chan []*pb.Match)
+		go func() { ms, _ := fetchAll(ctx, s.Backend(), profile); got <- ms }()
+		// The cycle has started once its registration window is a timer.
+		if err := clock.WaitForTimers(ctx, 1); err != nil {
+			log.Fatal(err)
+		}
+		clock.Advance(omtest.DefaultRegistrationInterval)
+		return len(<-got)
+	}
+	first, again := fetch(), fetch()
 	clock.Advance(omtest.DefaultPendingReleaseTimeout + time.Second)
-	later, _ := fetchAll(ctx, s.Backend(), profile)
-	fmt.Println(len(first), len(again), len(later))
+	fmt.Println(first, again, fetch())
 	// Output: 1 0 1
 }

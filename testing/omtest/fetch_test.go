@@ -3,7 +3,6 @@ package omtest_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -14,43 +13,47 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
 // byProfile dispatches an in-process MMF on the profile name.
-func byProfile(fns map[string]omtest.MatchFunc) omtest.MatchFunc {
-	return func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-		return fns[p.GetName()](ctx, p)
+func byProfile(fns map[string]omclient.MatchFunc) omclient.MatchFunc {
+	return func(ctx context.Context, p *pb.MatchProfile, pools map[string][]*pb.Ticket) ([]*pb.Match, error) {
+		return fns[p.GetName()](ctx, p, pools)
 	}
 }
 
-func propose(ms ...*pb.Match) omtest.MatchFunc {
-	return func(context.Context, *pb.MatchProfile) ([]*pb.Match, error) { return ms, nil }
+func propose(ms ...*pb.Match) omclient.MatchFunc {
+	return func(context.Context, *pb.MatchProfile, map[string][]*pb.Ticket) ([]*pb.Match, error) { return ms, nil }
 }
 
 // barrier returns an MMF wrapper that holds every call until n calls have
-// started, which can only happen when they share one synchronizer cycle.
-func barrier(n int) func(omtest.MatchFunc) omtest.MatchFunc {
-	var wg sync.WaitGroup
-	wg.Add(n)
-	all := make(chan struct{})
-	go func() { wg.Wait(); close(all) }()
-	return func(fn omtest.MatchFunc) omtest.MatchFunc {
-		return func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
-			wg.Done()
+// started, and a channel closed then. n calls can only start together when
+// they share one synchronizer cycle, whose window the test closes after.
+func barrier(n int) (hold func(omclient.MatchFunc) omclient.MatchFunc, all <-chan struct{}) {
+	var mu sync.Mutex
+	started := 0
+	ch := make(chan struct{})
+	return func(fn omclient.MatchFunc) omclient.MatchFunc {
+		return func(ctx context.Context, p *pb.MatchProfile, pools map[string][]*pb.Ticket) ([]*pb.Match, error) {
+			mu.Lock()
+			if started++; started == n {
+				close(ch)
+			}
+			mu.Unlock()
 			select {
-			case <-all:
+			case <-ch:
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
-			return fn(ctx, p)
+			return fn(ctx, p, pools)
 		}
-	}
+	}, ch
 }
 
 type fetchOut struct {
@@ -58,18 +61,24 @@ type fetchOut struct {
 	err     error
 }
 
-// fetchConcurrently runs one FetchMatches per profile at the same time.
-func fetchConcurrently(ctx context.Context, s *omtest.Server, profiles ...string) map[string]fetchOut {
+// fetchConcurrently runs one FetchMatches per profile at the same time and
+// closes their cycle's registration window once all is closed.
+func fetchConcurrently(ctx context.Context, s *omtest.Server, clock *omtest.FakeClock, all <-chan struct{}, profiles ...string) map[string]fetchOut {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	out := make(map[string]fetchOut)
 	for _, p := range profiles {
 		wg.Go(func() {
-			ms, err := fetch(ctx, s, p)
+			ms, err := fetchNow(ctx, s, p)
 			mu.Lock()
 			defer mu.Unlock()
 			out[p] = fetchOut{matches: ms, err: err}
 		})
+	}
+	select {
+	case <-all:
+		clock.Advance(windowStep)
+	case <-ctx.Done():
 	}
 	wg.Wait()
 	return out
@@ -86,16 +95,14 @@ func TestFetchMatchesWindowEvaluatesConcurrentCallsTogether(t *testing.T) {
 		evalMu.Unlock()
 		return defaultEvaluate(ms), nil
 	}
-	hold := barrier(2)
-	s, _ = newCore(t,
-		omtest.WithRegistrationInterval(300*time.Millisecond),
-		omtest.WithProposalCollectionInterval(5*time.Second),
+	hold, all := barrier(2)
+	s, clock := newCore(t,
 		omtest.WithEvaluator(recordingDefault),
-		omtest.WithMatchFunction(byProfile(map[string]omtest.MatchFunc{
-			"low": hold(func(ctx context.Context, _ *pb.MatchProfile) ([]*pb.Match, error) {
+		omtest.WithMatchFunction(byProfile(map[string]omclient.MatchFunc{
+			"low": hold(func(ctx context.Context, _ *pb.MatchProfile, _ map[string][]*pb.Ticket) ([]*pb.Match, error) {
 				return mmfOver(ctx, t, s, "low", 1, 0, 2)
 			}),
-			"high": hold(func(ctx context.Context, _ *pb.MatchProfile) ([]*pb.Match, error) {
+			"high": hold(func(ctx context.Context, _ *pb.MatchProfile, _ map[string][]*pb.Ticket) ([]*pb.Match, error) {
 				return mmfOver(ctx, t, s, "high", 2, 1, 3)
 			}),
 		})))
@@ -103,7 +110,7 @@ func TestFetchMatchesWindowEvaluatesConcurrentCallsTogether(t *testing.T) {
 		createTicket(ctx, t, s, nil)
 	}
 
-	out := fetchConcurrently(ctx, s, "low", "high")
+	out := fetchConcurrently(ctx, s, clock, all, "low", "high")
 	require.NoError(t, out["low"].err)
 	require.NoError(t, out["high"].err)
 	assert.Empty(t, out["low"].matches, "the lower score must lose the shared ticket")
@@ -131,8 +138,8 @@ func TestFetchMatchesErrors(t *testing.T) {
 	tkA := &pb.Ticket{Id: "a"}
 	tests := []struct {
 		name      string
-		mmf       omtest.MatchFunc
-		eval      omtest.EvaluateFunc
+		mmf       omclient.MatchFunc
+		eval      omclient.EvaluateFunc
 		config    *pb.FunctionConfig
 		msg       string // exact message, when set
 		contains  string // substring of the message
@@ -140,22 +147,24 @@ func TestFetchMatchesErrors(t *testing.T) {
 	}{
 		{
 			name: "mmf error before any proposal",
-			mmf: func(context.Context, *pb.MatchProfile) ([]*pb.Match, error) {
+			mmf: func(context.Context, *pb.MatchProfile, map[string][]*pb.Ticket) ([]*pb.Match, error) {
 				return nil, boom
 			},
 			msg: "error(s) in FetchMatches call. syncErr=[<nil>], mmfErr=[boom]",
 		},
 		{
 			name: "proposals before an mmf error are still evaluated and streamed",
-			mmf: func(context.Context, *pb.MatchProfile) ([]*pb.Match, error) {
+			mmf: func(context.Context, *pb.MatchProfile, map[string][]*pb.Ticket) ([]*pb.Match, error) {
 				return []*pb.Match{{MatchId: "early"}}, boom
 			},
 			msg:       "error(s) in FetchMatches call. syncErr=[<nil>], mmfErr=[boom]",
 			wantMatch: []string{"early"},
 		},
 		{
-			name:     "mmf panic",
-			mmf:      func(context.Context, *pb.MatchProfile) ([]*pb.Match, error) { panic("mmf exploded") },
+			name: "mmf panic",
+			mmf: func(context.Context, *pb.MatchProfile, map[string][]*pb.Ticket) ([]*pb.Match, error) {
+				panic("mmf exploded")
+			},
 			contains: "mmfErr=[omtest: match function panicked: mmf exploded]",
 		},
 		{
@@ -177,21 +186,19 @@ func TestFetchMatchesErrors(t *testing.T) {
 			contains: "syncErr=[omtest: evaluator panicked: eval exploded]",
 		},
 		{
-			name:     "evaluator returns an unknown id",
-			mmf:      propose(&pb.Match{MatchId: "m"}),
-			eval:     func(context.Context, []*pb.Match) ([]string, error) { return []string{"nope"}, nil },
-			contains: `match_id "nope" that does not correspond to a proposal`,
+			name: "evaluator returns an unknown id",
+			mmf:  propose(&pb.Match{MatchId: "m"}),
+			eval: func(context.Context, []*pb.Match) ([]string, error) { return []string{"nope"}, nil },
+			msg:  `error(s) in FetchMatches call. syncErr=[evaluator returned match_id "nope" which does not correspond to its any match in its input], mmfErr=[<nil>]`,
 		},
 		{
-			name:     "evaluator returns an id twice",
-			mmf:      propose(&pb.Match{MatchId: "m"}),
-			eval:     func(context.Context, []*pb.Match) ([]string, error) { return []string{"m", "m"}, nil },
-			contains: `match_id "m" more than once`,
-		},
-		{
-			name:     "REST function type",
-			config:   &pb.FunctionConfig{Host: "127.0.0.1", Port: 1, Type: pb.FunctionConfig_REST},
-			contains: "mmfErr=[omtest: REST match functions are not supported]",
+			name: "evaluator returns an id twice",
+			mmf:  propose(&pb.Match{MatchId: "m"}),
+			eval: func(context.Context, []*pb.Match) ([]string, error) { return []string{"m", "m"}, nil },
+			msg:  `error(s) in FetchMatches call. syncErr=[evaluator returned same match_id twice: "m"], mmfErr=[<nil>]`,
+			// Each accepted id streams at once: the first "m" went out
+			// before the second one failed the cycle.
+			wantMatch: []string{"m"},
 		},
 		{
 			name:     "unknown function type",
@@ -201,7 +208,7 @@ func TestFetchMatchesErrors(t *testing.T) {
 		{
 			name:     "unreachable remote mmf",
 			config:   &pb.FunctionConfig{Host: "127.0.0.1", Port: int32(closedPort(t))},
-			contains: "mmfErr=[omtest: run match function 127.0.0.1:",
+			contains: "mmfErr=[failed to run match function for profile: rpc error: code = Unavailable",
 		},
 	}
 	for _, tc := range tests {
@@ -214,15 +221,17 @@ func TestFetchMatchesErrors(t *testing.T) {
 			if tc.eval != nil {
 				opts = append(opts, omtest.WithEvaluator(tc.eval))
 			}
-			s, _ := newCore(t, opts...)
+			s, clock := newCore(t, opts...)
 			tk := createTicket(ctx, t, s, nil)
 			cfg := tc.config
 			if cfg == nil {
 				cfg = &pb.FunctionConfig{Host: "127.0.0.1", Port: 1}
 			}
+			stop := advanceWindow(ctx, clock)
 			stream, err := s.Backend().FetchMatches(ctx, &pb.FetchMatchesRequest{Config: cfg, Profile: &pb.MatchProfile{Name: "p"}})
 			require.NoError(t, err)
 			resps, err := recvAll(stream)
+			stop()
 			assertStatus(t, err, codes.Unknown, tc.msg)
 			assert.Contains(t, err.Error(), tc.contains)
 			var got []string
@@ -249,15 +258,13 @@ func closedPort(t *testing.T) int {
 
 func TestFetchMatchesSameIDAcrossCalls(t *testing.T) {
 	ctx := testCtx(t)
-	hold := barrier(2)
-	s, _ := newCore(t,
-		omtest.WithRegistrationInterval(300*time.Millisecond),
-		omtest.WithProposalCollectionInterval(5*time.Second),
-		omtest.WithMatchFunction(byProfile(map[string]omtest.MatchFunc{
+	hold, all := barrier(2)
+	s, clock := newCore(t,
+		omtest.WithMatchFunction(byProfile(map[string]omclient.MatchFunc{
 			"a": hold(propose(&pb.Match{MatchId: "same"})),
 			"b": hold(propose(&pb.Match{MatchId: "same"})),
 		})))
-	out := fetchConcurrently(ctx, s, "a", "b")
+	out := fetchConcurrently(ctx, s, clock, all, "a", "b")
 	for _, p := range []string{"a", "b"} {
 		assertStatus(t, out[p].err, codes.Unknown, `error(s) in FetchMatches call. syncErr=[multiple match functions used same match_id: "same"], mmfErr=[<nil>]`)
 		assert.Empty(t, out[p].matches)
@@ -268,7 +275,7 @@ func TestFetchMatchesProposalWindowOverrun(t *testing.T) {
 	ctx := testCtx(t)
 	s, _ := newCore(t,
 		omtest.WithProposalCollectionInterval(100*time.Millisecond),
-		omtest.WithMatchFunction(func(ctx context.Context, _ *pb.MatchProfile) ([]*pb.Match, error) {
+		omtest.WithMatchFunction(func(ctx context.Context, _ *pb.MatchProfile, _ map[string][]*pb.Ticket) ([]*pb.Match, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}))
@@ -337,47 +344,6 @@ func (evaluatorServer) Evaluate(stream grpc.BidiStreamingServer[pb.EvaluateReque
 		}
 	}
 	return nil
-}
-
-// serveGRPC starts a gRPC server on loopback, stopped at cleanup.
-func serveGRPC(t *testing.T, register func(*grpc.Server)) (host string, port int) {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gs := grpc.NewServer()
-	register(gs)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = gs.Serve(lis) }()
-	t.Cleanup(func() { gs.Stop(); <-done })
-	return "127.0.0.1", lis.Addr().(*net.TCPAddr).Port
-}
-
-// countingDialer wraps the default dialing and counts dials and closes.
-type countingDialer struct {
-	mu            sync.Mutex
-	dials, closes int
-	targets       []string
-}
-
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }
-
-func (d *countingDialer) dial(target string) (grpc.ClientConnInterface, io.Closer, error) {
-	cc, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, err
-	}
-	d.mu.Lock()
-	d.dials++
-	d.targets = append(d.targets, target)
-	d.mu.Unlock()
-	return cc, closerFunc(func() error {
-		d.mu.Lock()
-		d.closes++
-		d.mu.Unlock()
-		return cc.Close()
-	}), nil
 }
 
 func TestFetchMatchesRemoteMatchFunctionAndEvaluator(t *testing.T) {

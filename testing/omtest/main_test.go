@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,12 +37,37 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// fakeClocks maps each core newCore started to its clock, so that fetch can
+// close the registration window of a core on a fake clock.
+var fakeClocks sync.Map // *omtest.Server → *omtest.FakeClock
+
 // newCore starts a core on a fake clock.
 func newCore(t *testing.T, opts ...omtest.Option) (*omtest.Server, *omtest.FakeClock) {
 	t.Helper()
 	clock := omtest.NewFakeClock(t0)
 	s := omtest.NewServer(t, append([]omtest.Option{omtest.WithClock(clock)}, opts...)...)
+	fakeClocks.Store(s, clock)
+	t.Cleanup(func() { fakeClocks.Delete(s) })
 	return s, clock
+}
+
+// windowStep is how far fetch advances a fake clock to end a cycle's
+// registration window: longer than any window these tests configure, shorter
+// than every proposal window but the overrun test's.
+const windowStep = time.Second
+
+// advanceWindow advances clock by windowStep once a cycle has started its
+// registration window. The returned stop waits for it (or gives up).
+func advanceWindow(ctx context.Context, clock *omtest.FakeClock) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if clock.WaitForTimers(ctx, 1) == nil {
+			clock.Advance(windowStep)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func createTicket(ctx context.Context, t *testing.T, s *omtest.Server, sf *pb.SearchFields) *pb.Ticket {
@@ -49,6 +75,30 @@ func createTicket(ctx context.Context, t *testing.T, s *omtest.Server, sf *pb.Se
 	tk, err := s.Frontend().CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{SearchFields: sf}})
 	require.NoError(t, err)
 	return tk
+}
+
+// createTickets creates n empty tickets over a few concurrent callers, so
+// that 10 000 of them fit a test deadline under -race on a busy machine.
+func createTickets(ctx context.Context, t *testing.T, s *omtest.Server, n int) {
+	t.Helper()
+	const workers = 8
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if _, err := s.Frontend().CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 }
 
 // queryIDs returns the sorted ids QueryTicketIds streams for pool.
@@ -94,8 +144,22 @@ func recvAll[T any](stream grpc.ServerStreamingClient[T]) ([]*T, error) {
 	}
 }
 
+// waitForTimers waits until clock has n pending timers.
+func waitForTimers(ctx context.Context, clock *omtest.FakeClock, n int) error {
+	return clock.WaitForTimers(ctx, n)
+}
+
 // fetch runs FetchMatches and returns the accepted matches and final error.
+// On a core of newCore it advances the fake clock past the window.
 func fetch(ctx context.Context, s *omtest.Server, profile string) ([]*pb.Match, error) {
+	if clock, ok := fakeClocks.Load(s); ok {
+		defer advanceWindow(ctx, clock.(*omtest.FakeClock))()
+	}
+	return fetchNow(ctx, s, profile)
+}
+
+// fetchNow runs FetchMatches without touching any clock.
+func fetchNow(ctx context.Context, s *omtest.Server, profile string) ([]*pb.Match, error) {
 	stream, err := s.Backend().FetchMatches(ctx, &pb.FetchMatchesRequest{
 		Config:  &pb.FunctionConfig{Host: "127.0.0.1", Port: 1},
 		Profile: &pb.MatchProfile{Name: profile},

@@ -1,18 +1,23 @@
 package omtest
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
 // Defaults of the timing settings. They follow Open-Match's code defaults,
-// except the registration window, which is short so that tests run fast.
+// except the registration window: Open-Match's code default is 1 s and its
+// Helm chart's 250 ms (HelmRegistrationInterval), which every FetchMatches
+// call waits out. A test core defaults to 50 ms so that tests on the system
+// clock stay fast; on a FakeClock the window lasts until the test advances
+// the clock, whatever its length. examples/omcore, which a studio compares
+// with a real install, uses the Helm values.
 const (
 	DefaultRegistrationInterval       = 50 * time.Millisecond
 	DefaultProposalCollectionInterval = 10 * time.Second
@@ -21,15 +26,12 @@ const (
 	DefaultQueryPageSize              = 1000
 )
 
-// MatchFunc is an in-process match function. It gets the profile of a
-// FetchMatches call and returns its proposals. Like a real MMF it reads
-// tickets through the QueryService (for example Server.Query). Proposals
-// returned together with an error are still evaluated, as in Open-Match.
-type MatchFunc func(ctx context.Context, profile *pb.MatchProfile) ([]*pb.Match, error)
-
-// EvaluateFunc is an in-process evaluator. It gets every proposal of one
-// synchronizer cycle and returns the ids of the accepted matches.
-type EvaluateFunc func(ctx context.Context, proposals []*pb.Match) ([]string, error)
+// The synchronizer windows of Open-Match's Helm chart (values.yaml of
+// v1.8.1), which a cluster install runs with.
+const (
+	HelmRegistrationInterval       = 250 * time.Millisecond
+	HelmProposalCollectionInterval = 20 * time.Second
+)
 
 // Dialer opens a client connection to target ("host:port"). The returned
 // Closer, when not nil, is called when the core closes. The core calls a
@@ -70,20 +72,29 @@ type Config struct {
 	QueryPageSize int
 
 	// MatchFunction, when set, runs in process for every FetchMatches call
-	// instead of dialing FunctionConfig's host and port.
-	MatchFunction MatchFunc
+	// instead of dialing FunctionConfig's host and port. It is the function
+	// a match function server runs (omclient.NewMatchFunctionServer): the
+	// core queries the profile's pools from its store, as QueryPools would,
+	// and hands it the tickets by pool name. Proposals returned together with
+	// an error are still evaluated, as in Open-Match.
+	MatchFunction omclient.MatchFunc
 	// MatchFunctionServer, when set (and MatchFunction is not), is called in
 	// process through its generated Run method for every FetchMatches call.
 	MatchFunctionServer pb.MatchFunctionServer
-	// Evaluator, when set, replaces the default evaluator in process.
-	Evaluator EvaluateFunc
+	// Evaluator, when set, replaces the default evaluator in process. It gets
+	// every proposal of one synchronizer cycle once the cycle's input closes,
+	// and returns the ids of the accepted matches. It must return when ctx
+	// is done: the cycle waits for it.
+	Evaluator omclient.EvaluateFunc
 	// EvaluatorTarget, when set (and Evaluator is not), is the "host:port" of
 	// a gRPC Evaluator service used instead of the default evaluator.
 	EvaluatorTarget string
 	// Dialer opens connections to remote match functions and evaluators.
 	// Default: omclient.NewConn with the balancer.Headless strategy.
 	Dialer Dialer
-	// ServerOptions are added to the core's gRPC servers.
+	// ServerOptions are added to the core's gRPC servers, after the
+	// defaults (Open-Match's keepalive enforcement policy), so they can
+	// override them.
 	ServerOptions []grpc.ServerOption
 }
 
@@ -128,7 +139,7 @@ func WithQueryPageSize(n int) Option {
 }
 
 // WithMatchFunction runs fn in process for every FetchMatches call.
-func WithMatchFunction(fn MatchFunc) Option {
+func WithMatchFunction(fn omclient.MatchFunc) Option {
 	return optionFunc(func(cfg *Config) { cfg.MatchFunction = fn })
 }
 
@@ -138,7 +149,7 @@ func WithMatchFunctionServer(srv pb.MatchFunctionServer) Option {
 }
 
 // WithEvaluator replaces the default evaluator with fn, run in process.
-func WithEvaluator(fn EvaluateFunc) Option {
+func WithEvaluator(fn omclient.EvaluateFunc) Option {
 	return optionFunc(func(cfg *Config) { cfg.Evaluator = fn })
 }
 

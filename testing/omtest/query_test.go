@@ -134,9 +134,7 @@ func TestQueryPaging(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testCtx(t)
 			s, _ := newCore(t, omtest.WithQueryPageSize(tc.pageSize))
-			for range tc.tickets {
-				createTicket(ctx, t, s, nil)
-			}
+			createTickets(ctx, t, s, tc.tickets)
 			stream, err := s.Query().QueryTicketIds(ctx, &pb.QueryTicketIdsRequest{Pool: &pb.Pool{}})
 			require.NoError(t, err)
 			pages, err := recvAll(stream)

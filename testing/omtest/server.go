@@ -25,6 +25,7 @@ type Server struct {
 	base   context.Context
 	cancel context.CancelFunc
 	dial   *dialCache
+	rest   *restClient
 	wg     sync.WaitGroup // serve loops and synchronizer cycles
 
 	unsubscribe func()
@@ -102,7 +103,7 @@ func Start(cfg Config) (*Server, error) {
 		listeners = append(listeners, lis)
 	}
 
-	s := &Server{cfg: cfg, store: newStore(cfg), dial: newDialCache(cfg.Dialer)}
+	s := &Server{cfg: cfg, store: newStore(cfg), dial: newDialCache(cfg.Dialer), rest: newRESTClient()}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	fe, be, q := s.services()
 	for i, p := range ps {
@@ -126,7 +127,10 @@ func (s *Server) services() (*frontend, *backend, *query) {
 	fe := &frontend{store: s.store, done: s.base.Done()}
 	syn := &synchronizer{
 		cfg: s.cfg, store: s.store, base: s.base, wg: &s.wg,
-		mmf:  &mmfRunner{fn: s.cfg.MatchFunction, server: s.cfg.MatchFunctionServer, dial: s.dial},
+		mmf: &mmfRunner{
+			fn: s.cfg.MatchFunction, server: s.cfg.MatchFunctionServer,
+			store: s.store, dial: s.dial, rest: s.rest,
+		},
 		eval: &evaluator{fn: s.cfg.Evaluator, target: s.cfg.EvaluatorTarget, dial: s.dial},
 	}
 	be := &backend{store: s.store, sync: syn}
@@ -137,8 +141,7 @@ func (s *Server) services() (*frontend, *backend, *query) {
 // serve starts a gRPC server on lis for the named services, with health and
 // reflection, and a client connection to it.
 func (s *Server) serve(lis net.Listener, services []string, fe *frontend, be *backend, q *query) error {
-	opts := append([]grpc.ServerOption{grpc.WaitForHandlers(true)}, s.cfg.ServerOptions...)
-	gs := grpc.NewServer(opts...)
+	gs := grpc.NewServer(serverOptions(s.cfg.ServerOptions)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -207,6 +210,12 @@ func (s *Server) Backend() pb.BackendServiceClient {
 // Query returns a QueryService client connected to the core.
 func (s *Server) Query() pb.QueryServiceClient { return pb.NewQueryServiceClient(s.queryConn) }
 
+// Reset forgets every ticket, backfill and pending ticket, like flushing
+// Open-Match's Redis between tests, so that one core can serve many tests.
+// Watches of forgotten tickets end with NotFound. FetchMatches calls already
+// running finish their cycle; what they make pending after Reset stays.
+func (s *Server) Reset() { s.store.reset() }
+
 // Close stops the core: it ends running calls, waits for every handler and
 // background goroutine, and closes the connections the core opened. It is
 // safe to call more than once; later calls return the first result.
@@ -228,6 +237,7 @@ func (s *Server) Close() error {
 			errs = append(errs, c.Close())
 		}
 		errs = append(errs, s.dial.close())
+		s.rest.close()
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

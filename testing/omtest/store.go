@@ -250,3 +250,39 @@ func isNotifier(c Clock) bool {
 	_, ok := c.(advanceNotifier)
 	return ok
 }
+
+// commitMatch makes an accepted match's tickets pending and applies its
+// backfill; false means the match is dropped (stale backfill).
+func (s *store) commitMatch(m *pb.Match) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	s.markPendingLocked(ticketIDs(m), now)
+	return s.applyMatchBackfillLocked(m, now)
+}
+
+// queryPools returns the active tickets of each pool by pool name, as
+// QueryPools over the QueryService would.
+func (s *store) queryPools(pools []*pb.Pool) (map[string][]*pb.Ticket, error) {
+	out := make(map[string][]*pb.Ticket, len(pools))
+	for _, p := range pools {
+		f, err := poolFilterOf(p)
+		if err != nil {
+			return nil, err
+		}
+		out[p.GetName()] = s.activeTickets(f.ticket)
+	}
+	return out, nil
+}
+
+// reset forgets every ticket, backfill and pending entry, like flushing
+// Open-Match's Redis; watchers of the forgotten tickets end with NotFound.
+func (s *store) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tickets)
+	clear(s.pending)
+	clear(s.assigned)
+	clear(s.backfills)
+	s.notifyLocked()
+}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
@@ -64,8 +65,8 @@ func TestDeleteTicket(t *testing.T) {
 
 // matchAll is an in-process MMF proposing one match per ticket, scored by
 // the ticket's "score" double arg.
-func matchAll(t *testing.T, s **omtest.Server) omtest.MatchFunc {
-	return func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
+func matchAll(t *testing.T, s **omtest.Server) omclient.MatchFunc {
+	return func(ctx context.Context, p *pb.MatchProfile, _ map[string][]*pb.Ticket) ([]*pb.Match, error) {
 		stream, err := (*s).Query().QueryTickets(ctx, &pb.QueryTicketsRequest{Pool: &pb.Pool{}})
 		if err != nil {
 			return nil, err

@@ -17,7 +17,7 @@ import (
 // process and reading tickets through the core's query service.
 func NewCore(t *testing.T, rules game.Rules, opts ...omtest.Option) *omtest.Server {
 	var core *omtest.Server
-	mmf := omtest.WithMatchFunction(func(ctx context.Context, p *pb.MatchProfile) ([]*pb.Match, error) {
+	mmf := omtest.WithMatchFunction(func(ctx context.Context, p *pb.MatchProfile, _ map[string][]*pb.Ticket) ([]*pb.Match, error) {
 		pools, err := omclient.NewQuery(core.Conn()).QueryPools(ctx, p.GetPools())
 		if err != nil {
 			return nil, err

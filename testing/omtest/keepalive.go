@@ -1,0 +1,21 @@
+package omtest
+
+import (
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+)
+
+// openMatchEnforcement is the keepalive enforcement policy of Open-Match's
+// servers (internal/rpc/server.go): a client may ping every 10 s, with or
+// without streams. grpc-go's default (5 min, no pings without streams) would
+// send GOAWAY "too_many_pings" to Open-Match's own clients, which ping every
+// 20 s. Config.ServerOptions can replace it.
+var openMatchEnforcement = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+
+// serverOptions returns the options of every gRPC server of the core.
+func serverOptions(extra []grpc.ServerOption) []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.WaitForHandlers(true), grpc.KeepaliveEnforcementPolicy(openMatchEnforcement)}
+	return append(opts, extra...)
+}
