@@ -3,6 +3,8 @@
 // development without a cluster or Redis. FetchMatches dials the match
 // function named in each request's FunctionConfig. Stop it with Ctrl-C.
 //
+// It also serves the API as HTTP/JSON on upstream's HTTP ports (http.go).
+//
 //	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-v]
 package main
 
@@ -46,7 +48,8 @@ func exitCode(err error) int {
 // run parses args, starts the core, calls ready (if not nil) once it is
 // listening, and serves until ctx is done.
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtest.Server)) error {
-	cfg, err := parseFlags(args, stderr)
+	var hc httpConfig
+	cfg, err := parseFlags(args, stderr, hc.register)
 	if err != nil {
 		return err
 	}
@@ -56,17 +59,24 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtes
 		return err
 	}
 	fmt.Fprintf(stderr, "omcore: frontend %s, backend %s, query %s\n", s.FrontendAddr(), s.BackendAddr(), s.QueryAddr())
+	gw, err := hc.start(s, stderr)
+	if err != nil {
+		return errors.Join(err, s.Close())
+	}
 	if ready != nil {
 		ready(s)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "omcore: shutting down")
-	return s.Close()
+	return errors.Join(gw.Close(), s.Close())
 }
 
-func parseFlags(args []string, stderr io.Writer) (omtest.Config, error) {
+func parseFlags(args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (omtest.Config, error) {
 	fs := flag.NewFlagSet("omcore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, register := range more {
+		register(fs)
+	}
 	var cfg omtest.Config
 	fs.StringVar(&cfg.FrontendAddr, "frontend", "127.0.0.1:50504", "FrontendService listen address")
 	fs.StringVar(&cfg.BackendAddr, "backend", "127.0.0.1:50505", "BackendService listen address")

@@ -19,7 +19,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-var loopbackFlags = []string{"-frontend", "127.0.0.1:0", "-backend", "127.0.0.1:0", "-query", "127.0.0.1:0"}
+var loopbackFlags = []string{"-frontend", "127.0.0.1:0", "-backend", "127.0.0.1:0", "-query", "127.0.0.1:0",
+	"-frontend-http", "127.0.0.1:0", "-backend-http", "127.0.0.1:0", "-query-http", "127.0.0.1:0"}
 
 func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
