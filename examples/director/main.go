@@ -48,7 +48,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cli.Exit(stderr, prog, err)
 	}
 	defer be.Close()
-	d := &director.Director{
+	d := newDirector(c, be, stdout, stderr)
+	fmt.Fprintf(stdout, "director: backend %s, match function %s:%d, %d profiles\n", c.backend, c.mmfHost, c.mmfPort, len(d.Profiles))
+	st, err := d.Run(ctx)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	fmt.Fprintf(stdout, "director: done after %d rounds: %s\n", st.Rounds, describe(st))
+	return cli.ExitOK
+}
+
+// newDirector returns the director the flags describe; it prints each
+// round to stdout.
+func newDirector(c config, be *omclient.Backend, stdout, stderr io.Writer) *director.Director {
+	return &director.Director{
 		Backend:     be,
 		Function:    &pb.FunctionConfig{Host: c.mmfHost, Port: int32(c.mmfPort), Type: pb.FunctionConfig_GRPC},
 		Profiles:    game.Profiles(),
@@ -61,13 +74,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "round %d: %s\n", n, describe(st))
 		},
 	}
-	fmt.Fprintf(stdout, "director: backend %s, match function %s:%d, %d profiles\n", c.backend, c.mmfHost, c.mmfPort, len(d.Profiles))
-	st, err := d.Run(ctx)
-	if err != nil {
-		return cli.Exit(stderr, prog, err)
-	}
-	fmt.Fprintf(stdout, "director: done after %d rounds: %s\n", st.Rounds, describe(st))
-	return cli.ExitOK
 }
 
 func describe(st director.Stats) string {

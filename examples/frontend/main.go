@@ -52,8 +52,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
+	sim := newSim(c, fe, stdout)
+	fmt.Fprintf(stdout, "frontend: %d players at %s\n", c.players, c.frontend)
+	results, err := sim.Run(ctx)
+	lat := players.Latencies(results)
+	fmt.Fprintf(stdout, "frontend: %d of %d players assigned; latency p50 %v p99 %v\n", len(lat), len(results),
+		progress.Percentile(lat, 50).Round(time.Millisecond), progress.Percentile(lat, 99).Round(time.Millisecond))
+	return cli.Exit(stderr, prog, err)
+}
+
+// newSim returns the players the flags describe; each assignment is printed
+// to stdout as it arrives.
+func newSim(c config, fe *omclient.Frontend, stdout io.Writer) *players.Sim {
 	var mu sync.Mutex
-	sim := &players.Sim{
+	return &players.Sim{
 		Frontend: fe, Players: c.players, Rate: c.rate, Seed: c.seed,
 		OnResult: func(r players.Result) {
 			if r.Err != nil {
@@ -64,12 +76,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, describe(r))
 		},
 	}
-	fmt.Fprintf(stdout, "frontend: %d players at %s\n", c.players, c.frontend)
-	results, err := sim.Run(ctx)
-	lat := players.Latencies(results)
-	fmt.Fprintf(stdout, "frontend: %d of %d players assigned; latency p50 %v p99 %v\n", len(lat), len(results),
-		progress.Percentile(lat, 50).Round(time.Millisecond), progress.Percentile(lat, 99).Round(time.Millisecond))
-	return cli.Exit(stderr, prog, err)
 }
 
 // describe formats one assignment.

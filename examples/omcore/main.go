@@ -7,7 +7,7 @@
 // cluster install. Its servers enforce Open-Match's keepalive policy. Stop it
 // with Ctrl-C.
 //
-//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-admin addr] [-v]
+//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-admin addr] [-frontend-http addr] [-backend-http addr] [-query-http addr] [-v]
 //
 // With -admin, an HTTP admin endpoint listens there: POST /reset forgets
 // every ticket, backfill and pending ticket (omtest.Server.Reset), as
@@ -15,6 +15,8 @@
 // tests:
 //
 //	curl -X POST http://127.0.0.1:51599/reset
+//
+// It also serves the API as HTTP/JSON on upstream's HTTP ports (http.go).
 package main
 
 import (
@@ -60,7 +62,8 @@ func exitCode(err error) int {
 // listening, and serves until ctx is done.
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtest.Server)) error {
 	var ac adminConfig
-	cfg, err := parseFlags(args, stderr, ac.register)
+	var hc httpConfig
+	cfg, err := parseFlags(args, stderr, ac.register, hc.register)
 	if err != nil {
 		return err
 	}
@@ -75,12 +78,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtes
 		fmt.Fprintf(stderr, "omcore: %v\n", err)
 		return errors.Join(err, s.Close())
 	}
+	gw, err := hc.start(s, stderr)
+	if err != nil {
+		return errors.Join(err, admin.Close(), s.Close())
+	}
 	if ready != nil {
 		ready(s)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "omcore: shutting down")
-	return errors.Join(admin.Close(), s.Close())
+	return errors.Join(gw.Close(), admin.Close(), s.Close())
 }
 
 // adminConfig is the -admin flag: the HTTP admin endpoint's address.

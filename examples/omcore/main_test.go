@@ -23,7 +23,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-var loopbackFlags = []string{"-frontend", "127.0.0.1:0", "-backend", "127.0.0.1:0", "-query", "127.0.0.1:0"}
+var loopbackFlags = []string{"-frontend", "127.0.0.1:0", "-backend", "127.0.0.1:0", "-query", "127.0.0.1:0",
+	"-frontend-http", "127.0.0.1:0", "-backend-http", "127.0.0.1:0", "-query-http", "127.0.0.1:0"}
 
 // startCore runs omcore with args until the returned stop is called; stop
 // checks that run ended cleanly. stderr holds what run printed up to ready.

@@ -76,18 +76,9 @@ func (c config) run(ctx context.Context, stdout io.Writer) (sum *summary, err er
 	defer func() { err = teardown(err, svc, rs) }()
 	rs.serve(omclient.NewQuery(svc.q.Conn), c.rules())
 	printSetup(stdout, c, rs, svc)
-	if err := svc.check(ctx); err != nil {
+	if err := ready(ctx, stdout, svc, rs); err != nil {
 		return nil, err
 	}
-
-	if svc.mmf.Conn != nil {
-		n, err := rs.warmUp(ctx, svc.mmf.Conn)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stdout, "all %d replicas answer through the core's connection (%d health checks)\n", len(rs.list), n)
-	}
-
 	var counters progress.Counters
 	stop := progress.Every(stdout, c.progress, counters.String)
 	out, err := c.play(ctx, svc, rs, &counters)
@@ -95,6 +86,23 @@ func (c config) run(ctx context.Context, stdout io.Writer) (sum *summary, err er
 	sum = summarize(c, time.Since(start), out, rs, svc)
 	sum.print(stdout)
 	return sum, err
+}
+
+// ready checks the services and, when the core dials the replicas itself,
+// waits until every replica answers through the core's connection.
+func ready(ctx context.Context, stdout io.Writer, svc *services, rs *replicas) error {
+	if err := svc.check(ctx); err != nil {
+		return err
+	}
+	if svc.mmf.Conn == nil {
+		return nil
+	}
+	n, err := rs.warmUp(ctx, svc.mmf.Conn)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "all %d replicas answer through the core's connection (%d health checks)\n", len(rs.list), n)
+	return nil
 }
 
 // teardown closes the services, then the replicas, within a fresh bound.

@@ -21,6 +21,22 @@ type outcome struct {
 	director director.Stats
 }
 
+// result is what a background run returned.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+// goRun calls run(ctx) in a goroutine and delivers its result on the channel.
+func goRun[T any](ctx context.Context, run func(context.Context) (T, error)) <-chan result[T] {
+	ch := make(chan result[T], 1)
+	go func() {
+		v, err := run(ctx)
+		ch <- result[T]{v: v, err: err}
+	}()
+	return ch
+}
+
 // play runs the director and the players until every player is assigned
 // (and the director has done minRounds) or one of them fails.
 func (c config) play(ctx context.Context, svc *services, rs *replicas, counters *progress.Counters) (outcome, error) {
@@ -30,7 +46,28 @@ func (c config) play(ctx context.Context, svc *services, rs *replicas, counters 
 	defer stopPlayers()
 
 	enough := make(chan struct{})
-	d := &director.Director{
+	dch := goRun(dctx, c.newDirector(svc, rs, counters, enough).Run)
+	pch := goRun(pctx, c.newPlayers(svc, counters).Run)
+	p, d := awaitPlayers(pch, dch, stopPlayers)
+	if d == nil && p.err == nil {
+		d = awaitRounds(enough, dch)
+	}
+	stopDirector()
+	if d == nil {
+		r := <-dch
+		d = &r
+	}
+	out := outcome{results: p.v, director: d.v}
+	if d.err != nil {
+		return out, d.err
+	}
+	return out, p.err
+}
+
+// newDirector returns the director of the run; it closes enough after
+// minRounds rounds.
+func (c config) newDirector(svc *services, rs *replicas, counters *progress.Counters, enough chan<- struct{}) *director.Director {
+	return &director.Director{
 		Backend:     omclient.NewBackend(svc.be.Conn),
 		Function:    &pb.FunctionConfig{Host: c.mmfHost, Port: int32(rs.port), Type: pb.FunctionConfig_GRPC},
 		Profiles:    game.Profiles(),
@@ -43,50 +80,32 @@ func (c config) play(ctx context.Context, svc *services, rs *replicas, counters 
 			}
 		},
 	}
-	type directed struct {
-		st  director.Stats
-		err error
-	}
-	dch := make(chan directed, 1)
-	go func() {
-		st, err := d.Run(dctx)
-		dch <- directed{st, err}
-	}()
-	type played struct {
-		results []players.Result
-		err     error
-	}
-	pch := make(chan played, 1)
-	sim := &players.Sim{Frontend: omclient.NewFrontend(svc.fe.Conn), Players: c.players, Rate: c.rate, Seed: c.seed, Counters: counters}
-	go func() {
-		results, err := sim.Run(pctx)
-		pch <- played{results, err}
-	}()
+}
 
-	var p played
-	var dr *directed
+// newPlayers returns the simulated players of the run.
+func (c config) newPlayers(svc *services, counters *progress.Counters) *players.Sim {
+	return &players.Sim{Frontend: omclient.NewFrontend(svc.fe.Conn), Players: c.players, Rate: c.rate, Seed: c.seed, Counters: counters}
+}
+
+// awaitPlayers waits for the players to finish. When the director stops
+// first, it has failed: the players are stopped and its result returned too.
+func awaitPlayers(pch <-chan result[[]players.Result], dch <-chan result[director.Stats], stopPlayers func()) (result[[]players.Result], *result[director.Stats]) {
 	select {
-	case p = <-pch:
-	case r := <-dch: // the director stopped first: it failed
-		dr = &r
+	case p := <-pch:
+		return p, nil
+	case d := <-dch:
 		stopPlayers()
-		p = <-pch
+		return <-pch, &d
 	}
-	if dr == nil && p.err == nil {
-		select {
-		case <-enough:
-		case r := <-dch:
-			dr = &r
-		}
+}
+
+// awaitRounds waits until the director has done minRounds, or returns its
+// result if it stops before.
+func awaitRounds(enough <-chan struct{}, dch <-chan result[director.Stats]) *result[director.Stats] {
+	select {
+	case <-enough:
+		return nil
+	case d := <-dch:
+		return &d
 	}
-	stopDirector()
-	if dr == nil {
-		r := <-dch
-		dr = &r
-	}
-	out := outcome{results: p.results, director: dr.st}
-	if dr.err != nil {
-		return out, dr.err
-	}
-	return out, p.err
 }

@@ -9,6 +9,7 @@
 package pb
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -619,7 +620,7 @@ var File_api_backend_proto protoreflect.FileDescriptor
 
 const file_api_backend_proto_rawDesc = "" +
 	"\n" +
-	"\x11api/backend.proto\x12\topenmatch\x1a\x12api/messages.proto\"\x88\x01\n" +
+	"\x11api/backend.proto\x12\topenmatch\x1a\x12api/messages.proto\x1a\x1cgoogle/api/annotations.proto\"\x88\x01\n" +
 	"\x0eFunctionConfig\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\x122\n" +
@@ -653,12 +654,12 @@ const file_api_backend_proto_rawDesc = "" +
 	"\x14AssignTicketsRequest\x12<\n" +
 	"\vassignments\x18\x01 \x03(\v2\x1a.openmatch.AssignmentGroupR\vassignments\"Q\n" +
 	"\x15AssignTicketsResponse\x128\n" +
-	"\bfailures\x18\x01 \x03(\v2\x1c.openmatch.AssignmentFailureR\bfailures2\xee\x02\n" +
-	"\x0eBackendService\x12Q\n" +
-	"\fFetchMatches\x12\x1e.openmatch.FetchMatchesRequest\x1a\x1f.openmatch.FetchMatchesResponse0\x01\x12R\n" +
-	"\rAssignTickets\x12\x1f.openmatch.AssignTicketsRequest\x1a .openmatch.AssignTicketsResponse\x12U\n" +
-	"\x0eReleaseTickets\x12 .openmatch.ReleaseTicketsRequest\x1a!.openmatch.ReleaseTicketsResponse\x12^\n" +
-	"\x11ReleaseAllTickets\x12#.openmatch.ReleaseAllTicketsRequest\x1a$.openmatch.ReleaseAllTicketsResponseB8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
+	"\bfailures\x18\x01 \x03(\v2\x1c.openmatch.AssignmentFailureR\bfailures2\xad\x04\n" +
+	"\x0eBackendService\x12~\n" +
+	"\fFetchMatches\x12\x1e.openmatch.FetchMatchesRequest\x1a\x1f.openmatch.FetchMatchesResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/backendservice/matches:fetch0\x01\x12\x80\x01\n" +
+	"\rAssignTickets\x12\x1f.openmatch.AssignTicketsRequest\x1a .openmatch.AssignTicketsResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/backendservice/tickets:assign\x12\x84\x01\n" +
+	"\x0eReleaseTickets\x12 .openmatch.ReleaseTicketsRequest\x1a!.openmatch.ReleaseTicketsResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/backendservice/tickets:release\x12\x90\x01\n" +
+	"\x11ReleaseAllTickets\x12#.openmatch.ReleaseAllTicketsRequest\x1a$.openmatch.ReleaseAllTicketsResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/backendservice/tickets:releaseallB8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
 
 var (
 	file_api_backend_proto_rawDescOnce sync.Once

@@ -9,6 +9,10 @@
 // Both packages register the "openmatch.*" full names with protobuf-go, so they must
 // not be linked into the same binary (protobuf-go panics at init on the conflict).
 //
+// The *.pb.gw.go files are grpc-gateway v2 handlers for the same API as
+// HTTP/JSON at Open-Match's REST paths (the protos' google.api.http options),
+// e.g. RegisterFrontendServiceHandlerFromEndpoint; examples/omcore serves them.
+//
 // Regenerate with "go generate ./omclient/pb" (needs protoc on PATH).
 package pb
 

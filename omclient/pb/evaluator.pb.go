@@ -9,6 +9,7 @@
 package pb
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -115,13 +116,13 @@ var File_api_evaluator_proto protoreflect.FileDescriptor
 
 const file_api_evaluator_proto_rawDesc = "" +
 	"\n" +
-	"\x13api/evaluator.proto\x12\topenmatch\x1a\x12api/messages.proto\"9\n" +
+	"\x13api/evaluator.proto\x12\topenmatch\x1a\x12api/messages.proto\x1a\x1cgoogle/api/annotations.proto\"9\n" +
 	"\x0fEvaluateRequest\x12&\n" +
 	"\x05match\x18\x01 \x01(\v2\x10.openmatch.MatchR\x05match\"3\n" +
 	"\x10EvaluateResponse\x12\x19\n" +
-	"\bmatch_id\x18\x02 \x01(\tR\amatchIdJ\x04\b\x01\x10\x022T\n" +
-	"\tEvaluator\x12G\n" +
-	"\bEvaluate\x12\x1a.openmatch.EvaluateRequest\x1a\x1b.openmatch.EvaluateResponse(\x010\x01B8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
+	"\bmatch_id\x18\x02 \x01(\tR\amatchIdJ\x04\b\x01\x10\x022\x7f\n" +
+	"\tEvaluator\x12r\n" +
+	"\bEvaluate\x12\x1a.openmatch.EvaluateRequest\x1a\x1b.openmatch.EvaluateResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/evaluator/matches:evaluate(\x010\x01B8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
 
 var (
 	file_api_evaluator_proto_rawDescOnce sync.Once

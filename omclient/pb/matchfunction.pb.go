@@ -9,6 +9,7 @@
 package pb
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -115,14 +116,14 @@ var File_api_matchfunction_proto protoreflect.FileDescriptor
 
 const file_api_matchfunction_proto_rawDesc = "" +
 	"\n" +
-	"\x17api/matchfunction.proto\x12\topenmatch\x1a\x12api/messages.proto\"?\n" +
+	"\x17api/matchfunction.proto\x12\topenmatch\x1a\x12api/messages.proto\x1a\x1cgoogle/api/annotations.proto\"?\n" +
 	"\n" +
 	"RunRequest\x121\n" +
 	"\aprofile\x18\x01 \x01(\v2\x17.openmatch.MatchProfileR\aprofile\";\n" +
 	"\vRunResponse\x12,\n" +
-	"\bproposal\x18\x01 \x01(\v2\x10.openmatch.MatchR\bproposal2G\n" +
-	"\rMatchFunction\x126\n" +
-	"\x03Run\x12\x15.openmatch.RunRequest\x1a\x16.openmatch.RunResponse0\x01B8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
+	"\bproposal\x18\x01 \x01(\v2\x10.openmatch.MatchR\bproposal2i\n" +
+	"\rMatchFunction\x12X\n" +
+	"\x03Run\x12\x15.openmatch.RunRequest\x1a\x16.openmatch.RunResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/matchfunction:run0\x01B8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
 
 var (
 	file_api_matchfunction_proto_rawDescOnce sync.Once

@@ -9,6 +9,7 @@
 package pb
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -291,7 +292,7 @@ var File_api_query_proto protoreflect.FileDescriptor
 
 const file_api_query_proto_rawDesc = "" +
 	"\n" +
-	"\x0fapi/query.proto\x12\topenmatch\x1a\x12api/messages.proto\":\n" +
+	"\x0fapi/query.proto\x12\topenmatch\x1a\x12api/messages.proto\x1a\x1cgoogle/api/annotations.proto\":\n" +
 	"\x13QueryTicketsRequest\x12#\n" +
 	"\x04pool\x18\x01 \x01(\v2\x0f.openmatch.PoolR\x04pool\"C\n" +
 	"\x14QueryTicketsResponse\x12+\n" +
@@ -303,11 +304,11 @@ const file_api_query_proto_rawDesc = "" +
 	"\x15QueryBackfillsRequest\x12#\n" +
 	"\x04pool\x18\x01 \x01(\v2\x0f.openmatch.PoolR\x04pool\"K\n" +
 	"\x16QueryBackfillsResponse\x121\n" +
-	"\tbackfills\x18\x01 \x03(\v2\x13.openmatch.BackfillR\tbackfills2\x93\x02\n" +
-	"\fQueryService\x12Q\n" +
-	"\fQueryTickets\x12\x1e.openmatch.QueryTicketsRequest\x1a\x1f.openmatch.QueryTicketsResponse0\x01\x12W\n" +
-	"\x0eQueryTicketIds\x12 .openmatch.QueryTicketIdsRequest\x1a!.openmatch.QueryTicketIdsResponse0\x01\x12W\n" +
-	"\x0eQueryBackfills\x12 .openmatch.QueryBackfillsRequest\x1a!.openmatch.QueryBackfillsResponse0\x01B8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
+	"\tbackfills\x18\x01 \x03(\v2\x13.openmatch.BackfillR\tbackfills2\x9a\x03\n" +
+	"\fQueryService\x12|\n" +
+	"\fQueryTickets\x12\x1e.openmatch.QueryTicketsRequest\x1a\x1f.openmatch.QueryTicketsResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/queryservice/tickets:query0\x01\x12\x84\x01\n" +
+	"\x0eQueryTicketIds\x12 .openmatch.QueryTicketIdsRequest\x1a!.openmatch.QueryTicketIdsResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/queryservice/ticketids:query0\x01\x12\x84\x01\n" +
+	"\x0eQueryBackfills\x12 .openmatch.QueryBackfillsRequest\x1a!.openmatch.QueryBackfillsResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/queryservice/backfills:query0\x01B8Z*github.com/meshmatch/meshmatch/omclient/pb\xaa\x02\tOpenMatchb\x06proto3"
 
 var (
 	file_api_query_proto_rawDescOnce sync.Once

@@ -21,28 +21,9 @@ const TeamExtension = "team"
 // matches that got one and releases the others.
 func (d *Director) settle(ctx context.Context, matches []*pb.Match) (Stats, error) {
 	st := Stats{Matches: len(matches)}
-	var groups []*pb.AssignmentGroup
-	var release []string
-	for _, m := range matches {
-		if d.Counters != nil {
-			d.Counters.Matched.Add(int64(len(m.GetTickets())))
-		}
-		conn, err := d.Allocator.Allocate(ctx, m)
-		if err != nil {
-			st.AllocFailures++
-			release = append(release, ticketIDs(m)...)
-			continue
-		}
-		groups = append(groups, assignmentGroups(m, conn)...)
-	}
-	if len(release) > 0 {
-		if err := d.Backend.ReleaseTickets(ctx, release); err != nil {
-			return st, fmt.Errorf("release %d tickets: %w", len(release), err)
-		}
-		st.Released = len(release)
-		if d.Counters != nil {
-			d.Counters.Released.Add(int64(len(release)))
-		}
+	groups, release := d.allocate(ctx, matches, &st)
+	if err := d.release(ctx, release, &st); err != nil {
+		return st, err
 	}
 	if len(groups) == 0 {
 		return st, nil
@@ -57,6 +38,42 @@ func (d *Director) settle(ctx context.Context, matches []*pb.Match) (Stats, erro
 	st.Assigned -= len(failures)
 	st.MissingTickets = len(failures)
 	return st, nil
+}
+
+// allocate asks the allocator for a game server per match. It returns the
+// assignment groups of the matches that got one and the ticket ids of those
+// that did not, counting the failures in st.
+func (d *Director) allocate(ctx context.Context, matches []*pb.Match, st *Stats) ([]*pb.AssignmentGroup, []string) {
+	var groups []*pb.AssignmentGroup
+	var release []string
+	for _, m := range matches {
+		if d.Counters != nil {
+			d.Counters.Matched.Add(int64(len(m.GetTickets())))
+		}
+		conn, err := d.Allocator.Allocate(ctx, m)
+		if err != nil {
+			st.AllocFailures++
+			release = append(release, ticketIDs(m)...)
+			continue
+		}
+		groups = append(groups, assignmentGroups(m, conn)...)
+	}
+	return groups, release
+}
+
+// release returns the tickets of unallocated matches to the pool.
+func (d *Director) release(ctx context.Context, ids []string, st *Stats) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := d.Backend.ReleaseTickets(ctx, ids); err != nil {
+		return fmt.Errorf("release %d tickets: %w", len(ids), err)
+	}
+	st.Released = len(ids)
+	if d.Counters != nil {
+		d.Counters.Released.Add(int64(len(ids)))
+	}
+	return nil
 }
 
 // assignmentGroups gives every team of m the game server conn and its team
