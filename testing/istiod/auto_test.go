@@ -31,7 +31,7 @@ func meshAuto(t *testing.T, srv *istiod.Server, svc istiod.Service, bs []*balanc
 	return balancer.Auto{
 		Strategies: []balancer.Strategy{
 			xdsStrategy(srv, uniqueName("auto-pod")),
-			balancer.Headless{DNSServer: dns.Addr(), RefreshInterval: dnsRefresh},
+			headless(dns.Addr(), dnsRefresh),
 		},
 		Gate:             autoGate,
 		RedetectInterval: autoRedetect,

@@ -108,9 +108,9 @@ func TestDoctorPredictsAuto(t *testing.T) {
 			predicted, out := doctorSays(t, ctx, pod, "-addr", svc.Addr(), "-timeout", "5s", "-dns-server", dns.Addr(),
 				"-sidecar-probe", nothing, "-sidecar-admin", nothing, "-istiod", tc.srv.XDSAddr())
 			chain := []balancer.Strategy{
-				balancer.Sidecar{ProbeAddr: nothing, AdminAddr: nothing, DNSServer: dns.Addr()},
+				sidecar(nothing, nothing, dns.Addr()),
 				xds.Strategy{IstiodAddr: tc.srv.XDSAddr(), Env: podEnv(pod)},
-				balancer.Headless{DNSServer: dns.Addr()},
+				headless(dns.Addr(), 0),
 			}
 			c := newConn(t, svc.Addr(), omclient.WithStrategy(balancer.Auto{Strategies: chain}))
 			if _, err := getTicket(ctx, omclient.NewFrontend(c)); err != nil {
