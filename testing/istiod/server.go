@@ -136,24 +136,34 @@ func (s *Server) configDir() string { return filepath.Join(s.dir, "config") }
 // Start starts istiod and waits, within ctx, until it serves xDS and its
 // monitoring port answers. Starting a running Server is an error.
 func (s *Server) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return errors.New("istiod: start: server closed")
-	case s.proc != nil && s.proc.running():
-		return errors.New("istiod: start: already running")
-	}
-	p, err := startProcess(s.bin, s.args(), s.env())
+	p, err := s.spawn()
 	if err != nil {
 		return err
 	}
-	s.proc = p
 	if err := s.waitReady(ctx, p); err != nil {
 		p.kill()
 		return fmt.Errorf("istiod: start: %w\n%s", err, p.log.tail(30))
 	}
 	return nil
+}
+
+// spawn starts the process under s.mu; the wait for readiness is not
+// under the lock, so that Kill, Close and LogTail do not wait for it.
+func (s *Server) spawn() (*process, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return nil, errors.New("istiod: start: server closed")
+	case s.proc != nil && s.proc.running():
+		return nil, errors.New("istiod: start: already running")
+	}
+	p, err := startProcess(s.bin, s.args(), s.env())
+	if err != nil {
+		return nil, err
+	}
+	s.proc = p
+	return p, nil
 }
 
 func (s *Server) args() []string {
