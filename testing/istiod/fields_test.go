@@ -33,7 +33,7 @@ type driftField struct {
 var driftFields = []driftField{
 	{name: "listener name", get: func(r istiod.Resources, _ string) any { return r.Listener.GetName() }},
 	{name: "listener route source", get: routeSource},
-	{name: "listener last http filter", get: lastFilter},
+	{name: "listener http filters", get: httpFilters},
 	{name: "virtual host for the dialed address", get: func(r istiod.Resources, addr string) any { return vhostDomain(r, addr) }},
 	{name: "route count", get: func(r istiod.Resources, addr string) any { return strconv.Itoa(len(vhost(r, addr).GetRoutes())) }},
 	{name: "route match", get: func(r istiod.Resources, addr string) any { return firstRoute(r, addr).GetMatch() }},
@@ -112,13 +112,19 @@ func routeSource(r istiod.Resources, _ string) any {
 	return "none"
 }
 
-func lastFilter(r istiod.Resources, _ string) any {
+// httpFilters lists the connection manager's HTTP filters (name and config
+// type); grpc-go runs them in order and rejects a listener with a filter it
+// does not know unless the filter is optional.
+func httpFilters(r istiod.Resources, _ string) any {
 	hcm := &hcmpb.HttpConnectionManager{}
-	if err := r.Listener.GetApiListener().GetApiListener().UnmarshalTo(hcm); err != nil || len(hcm.GetHttpFilters()) == 0 {
-		return "none"
+	if err := r.Listener.GetApiListener().GetApiListener().UnmarshalTo(hcm); err != nil {
+		return "no http connection manager: " + err.Error()
 	}
-	f := hcm.GetHttpFilters()[len(hcm.GetHttpFilters())-1]
-	return f.GetName() + " " + f.GetTypedConfig().GetTypeUrl()
+	var out []string
+	for _, f := range hcm.GetHttpFilters() {
+		out = append(out, f.GetName()+" "+f.GetTypedConfig().GetTypeUrl())
+	}
+	return strings.Join(out, ", ")
 }
 
 // vhost returns the virtual host grpc-go picks for addr: the first whose
