@@ -11,6 +11,7 @@
 //
 // Every file but this one carries the build tag istiod, so the default
 // go test ./... neither builds nor runs these tests. Run them with
+// .ci/istiod-test, which builds or reuses the binary and runs
 //
 //	MESHMATCH_ISTIOD=$(.ci/istiod.sh) go test -race -count=1 -tags istiod ./testing/istiod/...
 //
@@ -19,5 +20,10 @@
 // variable MESHMATCH_INTEGRATION_REQUIRED is set to a non-empty value: then
 // it fails, so that CI never counts a skipped test as a pass.
 //
-// Everything listens on and connects to 127.0.0.0/8 only.
+// Ports: istiod's HTTP, webhook and ControlZ listeners take port 0 (the
+// kernel picks one). The xDS and monitoring ports are picked free by the
+// Server before istiod starts, because clients must know the xDS address
+// while istiod is down and across a restart, and istiod does not report the
+// monitoring port it got for port 0. Everything listens on and connects to
+// 127.0.0.0/8 only.
 package istiod

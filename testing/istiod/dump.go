@@ -45,9 +45,13 @@ func (s *Server) ConfigDump(ctx context.Context, proxyID string) (*adminpb.Confi
 
 // Resources are the four resources a gRPC client acts on for one service.
 type Resources struct {
-	Listener  *listenerpb.Listener
-	Route     *routepb.RouteConfiguration
-	Cluster   *clusterpb.Cluster
+	// Listener is the API listener named "host:port".
+	Listener *listenerpb.Listener
+	// Route is the route configuration the listener names.
+	Route *routepb.RouteConfiguration
+	// Cluster is the cluster the service's route sends calls to.
+	Cluster *clusterpb.Cluster
+	// Endpoints are that cluster's endpoints.
 	Endpoints *endpointpb.ClusterLoadAssignment
 }
 
