@@ -73,7 +73,8 @@ func (Strategy) Name() string { return "xds" }
 // in the background and calls wait for it within their deadlines.
 //
 // The strategy's options come after opts: the transport credentials are xDS
-// credentials, which use what istiod configures and fall back to plaintext.
+// credentials, which use what istiod configures and fall back to plaintext,
+// and grpc-go's configured retries are off (see noRetry).
 func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, error) {
 	target, err := Target(addr)
 	if err != nil {
@@ -87,15 +88,30 @@ func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, err
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: credentials: %w", addr, err)
 	}
-	all := make([]grpc.DialOption, 0, len(opts)+2)
+	all := make([]grpc.DialOption, 0, len(opts)+3)
 	all = append(all, opts...)
-	all = append(all, grpc.WithResolvers(rb), grpc.WithTransportCredentials(creds))
+	all = append(all, grpc.WithResolvers(rb), grpc.WithTransportCredentials(creds), noRetry)
 	cc, err := grpc.NewClient(target, all...)
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
 	}
 	return cc, nil
 }
+
+// noRetry stops grpc-go from applying the retry policy that istiod puts on
+// every route (Istio's default: 2 retries on unavailable, cancelled, …).
+// Applied to CreateTicket, CreateBackfill, UpdateBackfill or
+// AcknowledgeBackfill, that policy makes a backend that stored the call and
+// then failed to answer store it again on another backend: a duplicate the
+// caller never hears about. It also multiplies omclient's own retries of
+// idempotent calls, which are the only retries meant to happen.
+//
+// WithDisableRetry keeps grpc-go's transparent retries, which resend only a
+// call that never reached a server's handler: in grpc-go v1.85 stream.go,
+// csAttempt.shouldRetry returns "retry transparently" for a stream that was
+// never created (allowTransparentRetry) or that the server did not process
+// (first attempt and Unprocessed) before it checks dopts.disableRetry.
+var noRetry = grpc.WithDisableRetry()
 
 // Target returns the xDS target for addr ("host:port"), such as
 // "xds:///open-match-frontend.open-match.svc.cluster.local:50504".
