@@ -57,13 +57,36 @@ func waitAll(t *testing.T, ctx context.Context, conn grpc.ClientConnInterface, b
 func TestDialInvalidAddr(t *testing.T) {
 	srv := xdstest.NewServer(t)
 	s := istiodStrategy(t, srv)
-	for _, addr := range []string{"", "host", "host:", ":80", "host:0", "host:65536", "host:http", "xds:///host:80", "dns:///h:1", "a/b:80", "bad host:80"} {
-		t.Run(addr, func(t *testing.T) {
-			conn, err := s.Dial(addr)
+	for _, tc := range []struct {
+		addr    string
+		wantErr string
+	}{
+		{addr: "", wantErr: "missing port"},
+		{addr: "host", wantErr: "missing port"},
+		{addr: "host:", wantErr: `port "" is not a number`},
+		{addr: ":80", wantErr: "missing host"},
+		{addr: "host:0", wantErr: `port "0" is not a number in [1, 65535]`},
+		{addr: "host:65536", wantErr: `port "65536"`},
+		{addr: "host:http", wantErr: `port "http"`},
+		{addr: "svc:0080", wantErr: `port "0080" is not a number in [1, 65535]`},
+		{addr: "svc:+80", wantErr: `port "+80" is not a number in [1, 65535]`},
+		{addr: "a..b:80", wantErr: `label "" must be 1 to 63 bytes`},
+		{addr: "bad-.host:80", wantErr: `label "bad-" starts or ends with '-'`},
+		{addr: "-bad.host:80", wantErr: `label "-bad" starts or ends with '-'`},
+		{addr: "xds:///host:80", wantErr: "too many colons"},
+		{addr: "dns:///h:1", wantErr: "too many colons"},
+		{addr: "a/b:80", wantErr: `holds '/'`},
+		{addr: "bad host:80", wantErr: `holds ' '`},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			conn, err := s.Dial(tc.addr)
 			if err == nil {
 				conn.Close()
 			}
 			assert.ErrorContains(t, err, "xds: invalid address")
+			assert.ErrorContains(t, err, tc.wantErr)
+			_, err = xds.Target(tc.addr)
+			assert.ErrorContains(t, err, tc.wantErr, "Target(%q)", tc.addr)
 		})
 	}
 }
@@ -73,6 +96,7 @@ func TestTarget(t *testing.T) {
 		{addr: svcAddr, want: "xds:///" + svcAddr},
 		{addr: "127.0.0.1:50504", want: "xds:///127.0.0.1:50504"},
 		{addr: "[::1]:50504", want: "xds:///[::1]:50504"},
+		{addr: "under_score.ns:1", want: "xds:///under_score.ns:1"},
 	} {
 		got, err := xds.Target(tc.addr)
 		require.NoError(t, err)

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -14,6 +12,7 @@ import (
 	xdscreds "google.golang.org/grpc/credentials/xds"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/dnsresolver"
 )
 
 // Defaults used when the matching Strategy field is zero.
@@ -114,37 +113,16 @@ func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, err
 var noRetry = grpc.WithDisableRetry()
 
 // Target returns the xDS target for addr ("host:port"), such as
-// "xds:///open-match-frontend.open-match.svc.cluster.local:50504".
+// "xds:///open-match-frontend.open-match.svc.cluster.local:50504". addr is
+// checked as every meshmatch strategy checks it: host an IP address or DNS
+// name, port a decimal number in [1, 65535] written without sign or leading
+// zero (istiod names its listener "host:80", never "host:0080").
 func Target(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := dnsresolver.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("xds: invalid address %q: %w", addr, err)
-	}
-	if !validHost(host) {
-		return "", fmt.Errorf("xds: invalid address %q: bad host %q", addr, host)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("xds: invalid address %q: bad port %q", addr, port)
+		return "", fmt.Errorf("xds: %w", err)
 	}
 	return "xds:///" + net.JoinHostPort(host, port), nil
-}
-
-// validHost accepts IP addresses and DNS names.
-func validHost(host string) bool {
-	if net.ParseIP(host) != nil {
-		return true
-	}
-	if host == "" || len(host) > 253 || strings.HasPrefix(host, ".") || strings.HasPrefix(host, "-") {
-		return false
-	}
-	for _, r := range host {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (s Strategy) istiodAddr() string {
