@@ -38,13 +38,18 @@ func (s Strategy) source() source {
 	}
 }
 
+// envIstioVersion, when set, is the ISTIO_VERSION a composed bootstrap
+// reports to istiod.
+const envIstioVersion = "ISTIO_VERSION"
+
 // compose returns a bootstrap for istiod built from the pod's identity.
 func (s Strategy) compose() ([]byte, error) {
 	id := xdsbootstrap.Source{Env: s.Env}.Identity()
 	return xdsbootstrap.Compose(xdsbootstrap.Config{
-		ServerURI: s.istiodAddr(),
-		Identity:  id,
-		CertDir:   s.CertDir,
+		ServerURI:    s.istiodAddr(),
+		Identity:     id,
+		CertDir:      s.CertDir,
+		IstioVersion: s.env(envIstioVersion),
 	})
 }
 

@@ -156,14 +156,18 @@ func TestDialExplicitBootstrap(t *testing.T) {
 // composed bootstrap, with and without the downward-API variables.
 func TestDialComposedIdentity(t *testing.T) {
 	shape := regexp.MustCompile(`^sidecar~[0-9a-f.:]+~[^.~]+\.[^.~]+~[^.~]+\.svc\.cluster\.local$`)
+	withVersion := map[string]string{"POD_NAME": "frontend-0", "POD_NAMESPACE": "game", "INSTANCE_IP": "127.0.0.1", "ISTIO_VERSION": "1.28.1"}
 	for _, tc := range []struct {
-		name   string
-		env    map[string]string
-		wantID string
-		wantNS string
+		name        string
+		env         map[string]string
+		wantID      string
+		wantNS      string
+		wantIPs     string
+		wantVersion string
 	}{
-		{name: "downward api", env: podEnv, wantID: "sidecar~127.0.0.1~frontend-0.game~game.svc.cluster.local", wantNS: "game"},
-		{name: "no pod env"},
+		{name: "downward api", env: podEnv, wantID: "sidecar~127.0.0.1~frontend-0.game~game.svc.cluster.local", wantNS: "game", wantIPs: "127.0.0.1", wantVersion: "meshmatch"},
+		{name: "ISTIO_VERSION set", env: withVersion, wantIPs: "127.0.0.1", wantVersion: "1.28.1"},
+		{name: "no pod env", wantVersion: "meshmatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
@@ -185,6 +189,10 @@ func TestDialComposedIdentity(t *testing.T) {
 				if tc.wantNS != "" {
 					assert.Equal(t, tc.wantNS, md["NAMESPACE"].GetStringValue())
 				}
+				if tc.wantIPs != "" {
+					assert.Equal(t, tc.wantIPs, md["INSTANCE_IPS"].GetStringValue(), "INSTANCE_IPS metadata")
+				}
+				assert.Equal(t, tc.wantVersion, md["ISTIO_VERSION"].GetStringValue(), "ISTIO_VERSION metadata (istiod warns without it)")
 			}
 		})
 	}

@@ -45,8 +45,8 @@ type Strategy struct {
 	Bootstrap []byte
 
 	// Env looks up environment variables (GRPC_XDS_BOOTSTRAP,
-	// GRPC_XDS_BOOTSTRAP_CONFIG, POD_NAME, POD_NAMESPACE, INSTANCE_IP).
-	// Default os.Getenv.
+	// GRPC_XDS_BOOTSTRAP_CONFIG, POD_NAME, POD_NAMESPACE, INSTANCE_IP,
+	// ISTIO_VERSION). Default os.Getenv.
 	Env func(string) string
 
 	// CertDir holds the workload certificates (certificates.pem,
