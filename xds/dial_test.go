@@ -225,7 +225,7 @@ func TestDialBootstrapFileNever(t *testing.T) {
 
 	_, err := getTicket(ctx, conn)
 	assert.Equal(t, codes.Unavailable, status.Code(err), "GetTicket() = %v, want code Unavailable", err)
-	assert.ErrorContains(t, err, "xds: bootstrap not ready after 50ms")
+	assert.ErrorContains(t, err, "xds: GRPC_XDS_BOOTSTRAP="+path+": no usable bootstrap after 50ms")
 	assert.ErrorContains(t, err, path)
 
 	written := srv.WriteBootstrap(t, t.TempDir())

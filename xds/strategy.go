@@ -67,9 +67,15 @@ func (Strategy) Name() string { return "xds" }
 
 // Dial returns a connection to addr ("host:port") that resolves the target
 // xds:///addr with a resolver of its own, built from the strategy's
-// bootstrap. It does no network I/O. When the bootstrap file named by
-// GRPC_XDS_BOOTSTRAP is not there yet, the connection's resolver waits for it
-// in the background and calls wait for it within their deadlines.
+// bootstrap. It does no network I/O. The bootstrap file named by
+// GRPC_XDS_BOOTSTRAP is read by the connection's resolver in the background:
+// while it is not there yet calls wait for it within their deadlines, and a
+// file that is invalid or that grpc-go rejects is read again until the Istio
+// agent rewrites it. A file whose directory does not exist fails Dial.
+//
+// A call whose deadline passes while the resolver still waits for the file,
+// or while istiod has sent no configuration for addr, fails with
+// DeadlineExceeded and an error that says so.
 //
 // The strategy's options come after opts: the transport credentials are xDS
 // credentials, which use what istiod configures and fall back to plaintext,
@@ -79,7 +85,8 @@ func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, err
 	if err != nil {
 		return nil, err
 	}
-	rb, err := s.resolverBuilder()
+	track := &tracker{listener: target[len("xds:///"):]}
+	rb, err := s.resolverBuilder(track)
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
 	}
@@ -94,7 +101,7 @@ func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, err
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
 	}
-	return cc, nil
+	return &conn{ClientConn: cc, track: track}, nil
 }
 
 // noRetry stops grpc-go from applying the retry policy that istiod puts on
