@@ -131,7 +131,9 @@ func edsCluster(name string) *clusterpb.Cluster {
 	}
 }
 
-// loadAssignment puts addrs ("ip:port") in one weighted locality.
+// loadAssignment puts addrs ("ip:port") in one locality, as istiod does:
+// each endpoint of weight 1 and health UNKNOWN (which grpc-go uses, like
+// HEALTHY), the locality weighted by the sum of its endpoints' weights.
 func loadAssignment(cluster string, addrs []string) (*endpointpb.ClusterLoadAssignment, error) {
 	lbs := make([]*endpointpb.LbEndpoint, 0, len(addrs))
 	for _, a := range addrs {
@@ -149,7 +151,7 @@ func loadAssignment(cluster string, addrs []string) (*endpointpb.ClusterLoadAssi
 	if len(lbs) > 0 {
 		cla.Endpoints = []*endpointpb.LocalityLbEndpoints{{
 			Locality:            DefaultLocality(),
-			LoadBalancingWeight: wrapperspb.UInt32(1),
+			LoadBalancingWeight: wrapperspb.UInt32(uint32(len(lbs))),
 			LbEndpoints:         lbs,
 		}}
 	}
@@ -158,7 +160,7 @@ func loadAssignment(cluster string, addrs []string) (*endpointpb.ClusterLoadAssi
 
 func lbEndpoint(host string, port uint32) *endpointpb.LbEndpoint {
 	return &endpointpb.LbEndpoint{
-		HealthStatus:        corepb.HealthStatus_HEALTHY,
+		HealthStatus:        corepb.HealthStatus_UNKNOWN,
 		LoadBalancingWeight: wrapperspb.UInt32(1),
 		HostIdentifier: &endpointpb.LbEndpoint_Endpoint{Endpoint: &endpointpb.Endpoint{
 			Address: socketAddress(host, port),

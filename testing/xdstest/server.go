@@ -17,7 +17,8 @@
 //   - CDS: the EDS cluster "outbound|port||host" with no lb_policy (grpc-go
 //     uses round robin), over TLS with certificates from the client's
 //     "default" certificate provider when SetTLS asks for it;
-//   - EDS: the endpoints, in one weighted locality (DefaultLocality).
+//   - EDS: the endpoints (weight 1, health UNKNOWN), in one locality
+//     (DefaultLocality) weighted by their number.
 //
 // WithRetryPolicy and WithoutRetryPolicy change or turn off the retry
 // policy; Resources returns what is served for a service, to compare with a

@@ -141,12 +141,13 @@ func checkEndpoints(t *testing.T, cla *endpointpb.ClusterLoadAssignment, want ..
 	require.Len(t, cla.GetEndpoints(), 1)
 	loc := cla.GetEndpoints()[0]
 	assert.True(t, proto.Equal(xdstest.DefaultLocality(), loc.GetLocality()), "locality = %v, want %v", loc.GetLocality(), xdstest.DefaultLocality())
-	assert.Equal(t, uint32(1), loc.GetLoadBalancingWeight().GetValue())
+	assert.Equal(t, uint32(len(want)), loc.GetLoadBalancingWeight().GetValue(), "locality weight: the sum of its endpoints' weights")
 	var got []string
 	for _, e := range loc.GetLbEndpoints() {
 		sa := e.GetEndpoint().GetAddress().GetSocketAddress()
 		got = append(got, net.JoinHostPort(sa.GetAddress(), strconv.Itoa(int(sa.GetPortValue()))))
 		assert.Equal(t, uint32(1), e.GetLoadBalancingWeight().GetValue())
+		assert.Equal(t, corepb.HealthStatus_UNKNOWN, e.GetHealthStatus(), "endpoint health as istiod sends it")
 	}
 	assert.Equal(t, want, got)
 }
