@@ -23,8 +23,9 @@ type funcOption func(*options)
 func (f funcOption) apply(o *options) { f(o) }
 
 // WithRetryPolicy sets the retry policy on every route the server sends,
-// instead of IstioRetryPolicy. nil sends routes with no retry policy, as
-// istiod does for a VirtualService whose retries set attempts: 0.
+// instead of IstioRetryPolicy. WithRetryPolicy(nil) turns it off: routes
+// carry no retry policy, as istiod sends them for a VirtualService whose
+// retries set attempts: 0.
 func WithRetryPolicy(p *routepb.RetryPolicy) Option {
 	var c *routepb.RetryPolicy
 	if p != nil {
@@ -32,6 +33,3 @@ func WithRetryPolicy(p *routepb.RetryPolicy) Option {
 	}
 	return funcOption(func(o *options) { o.retry = c })
 }
-
-// WithoutRetryPolicy is WithRetryPolicy(nil).
-func WithoutRetryPolicy() Option { return WithRetryPolicy(nil) }

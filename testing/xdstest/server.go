@@ -20,8 +20,7 @@
 //   - EDS: the endpoints (weight 1, health UNKNOWN), in one locality
 //     (DefaultLocality) weighted by their number.
 //
-// WithRetryPolicy and WithoutRetryPolicy change or turn off the retry
-// policy; Resources returns what is served for a service, to compare with a
+// WithRetryPolicy changes the retry policy or turns it off; Resources returns what is served for a service, to compare with a
 // real istiod. Every update is a new snapshot version, pushed to connected
 // clients. Whatever node id a client sends, it gets the same configuration.
 package xdstest

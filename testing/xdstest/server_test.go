@@ -160,7 +160,7 @@ func TestRetryPolicyOption(t *testing.T) {
 		want *routepb.RetryPolicy
 	}{
 		{name: "default is istio's", want: xdstest.IstioRetryPolicy()},
-		{name: "without", opts: []xdstest.Option{xdstest.WithoutRetryPolicy()}},
+		{name: "off", opts: []xdstest.Option{xdstest.WithRetryPolicy(nil)}},
 		{name: "custom", opts: []xdstest.Option{xdstest.WithRetryPolicy(custom)}, want: custom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
