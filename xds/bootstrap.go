@@ -1,8 +1,10 @@
 package xds
 
 import (
+	"encoding/json"
 	"fmt"
 
+	"google.golang.org/grpc/credentials/tls/certprovider"
 	"google.golang.org/grpc/resolver"
 	grpcbootstrap "google.golang.org/grpc/xds/bootstrap"
 
@@ -38,55 +40,79 @@ func (s Strategy) source() source {
 	}
 }
 
+// envIstioVersion, when set, is the ISTIO_VERSION a composed bootstrap
+// reports to istiod.
+const envIstioVersion = "ISTIO_VERSION"
+
 // compose returns a bootstrap for istiod built from the pod's identity.
 func (s Strategy) compose() ([]byte, error) {
 	id := xdsbootstrap.Source{Env: s.Env}.Identity()
 	return xdsbootstrap.Compose(xdsbootstrap.Config{
-		ServerURI: s.istiodAddr(),
-		Identity:  id,
-		CertDir:   s.CertDir,
+		ServerURI:    s.istiodAddr(),
+		Identity:     id,
+		CertDir:      s.CertDir,
+		IstioVersion: s.env(envIstioVersion),
 	})
 }
 
-// resolverBuilder returns the resolver for one connection. A bootstrap that
-// is known now is checked now; a bootstrap file that is not there yet is
-// waited for by the resolver, in the background.
-func (s Strategy) resolverBuilder() (resolver.Builder, error) {
+// resolverBuilder returns the resolver for one connection. A bootstrap
+// known now is checked now. A bootstrap file is read by the resolver each
+// time grpc-go builds it, in the background, so a file the Istio agent
+// writes or rewrites later is used; only a file whose directory does not
+// exist, which no agent is about to write, fails at once.
+func (s Strategy) resolverBuilder(t *tracker) (resolver.Builder, error) {
 	src := s.source()
 	log := s.logger()
+	b := &builder{what: src.what, track: t}
 	switch {
 	case src.compose:
-		b, err := s.compose()
+		json, err := s.compose()
 		if err != nil {
 			return nil, err
 		}
-		log.Debug("xds: composed bootstrap", "istiod", s.istiodAddr(), "bootstrap", string(b))
-		return newXDSResolverBuilder(b)
+		log.Debug("xds: composed bootstrap", "istiod", s.istiodAddr(), "bootstrap", string(json))
+		b.json = json
 	case src.json != nil:
 		if err := validate(src.json); err != nil {
 			return nil, fmt.Errorf("%s: %w", src.what, err)
 		}
 		log.Debug("xds: using bootstrap", "source", src.what)
-		return newXDSResolverBuilder(src.json)
-	}
-	if b, err := xdsbootstrap.ReadFile(src.path); err == nil {
-		if err := validate(b); err != nil {
+		b.json = src.json
+	default:
+		if err := xdsbootstrap.CheckDir(src.path); err != nil {
 			return nil, fmt.Errorf("%s: %w", src.what, err)
 		}
-		log.Debug("xds: using bootstrap", "source", src.what)
-		return newXDSResolverBuilder(b)
+		log.Debug("xds: bootstrap file read by the resolver", "source", src.what, "wait", s.bootstrapWait())
+		b.path, b.wait = src.path, s.bootstrapWait()
 	}
-	log.Debug("xds: bootstrap file not ready, waiting in the resolver", "source", src.what, "wait", s.bootstrapWait())
-	return &waitingBuilder{path: src.path, wait: s.bootstrapWait()}, nil
+	return b, nil
 }
 
-// validate checks b as grpc-go will: well formed, with xDS servers, and with
-// channel credentials grpc-go supports for each of them.
+// validate checks b as grpc-go will: well formed, with xDS servers, with
+// channel credentials grpc-go supports for each of them, and with
+// certificate provider configs their plugins accept.
 func validate(b []byte) error {
 	if err := xdsbootstrap.Validate(b); err != nil {
 		return err
 	}
-	return xdsbootstrap.CheckCreds(b, func(name string) bool {
+	if err := xdsbootstrap.CheckCreds(b, func(name string) bool {
 		return grpcbootstrap.GetChannelCredentials(name) != nil
-	})
+	}); err != nil {
+		return err
+	}
+	return xdsbootstrap.CheckProviders(b, parseProvider)
+}
+
+// parseProvider parses config as grpc-go does when it reads a bootstrap,
+// for file_watcher, the certificate provider plugin grpc-go's xDS package
+// registers and Istio's agent writes. grpc-go skips plugins it does not
+// know, and so does this.
+func parseProvider(plugin string, config json.RawMessage) error {
+	if plugin != "file_watcher" {
+		return nil
+	}
+	if _, err := certprovider.ParseConfig(plugin, config); err != nil {
+		return fmt.Errorf("plugin %q: %w", plugin, err)
+	}
+	return nil
 }

@@ -18,7 +18,8 @@ import (
 
 // Detect reports whether proxyless gRPC can be used: a bootstrap was given,
 // GRPC_XDS_BOOTSTRAP names a file that holds a valid bootstrap (waiting for
-// it at most BootstrapWait), GRPC_XDS_BOOTSTRAP_CONFIG holds a valid one, or
+// it at most BootstrapWait, but not at all when the file's directory does
+// not exist), GRPC_XDS_BOOTSTRAP_CONFIG holds a valid one, or
 // istiod completes an HTTP/2 handshake at IstiodAddr within ProbeTimeout. It
 // returns by ctx's deadline at the latest.
 //
@@ -53,14 +54,23 @@ func (s Strategy) detect(ctx context.Context) (bool, string) {
 		}
 		return true, src.what + " set"
 	}
+	return s.detectFile(ctx, src)
+}
+
+// detectFile waits, bounded, for the bootstrap file to hold a bootstrap
+// grpc-go accepts. A missing directory is reported at once.
+func (s Strategy) detectFile(ctx context.Context, src source) (bool, string) {
+	if err := xdsbootstrap.CheckDir(src.path); err != nil {
+		return false, fmt.Sprintf("%s: %v", src.what, err)
+	}
+	bound := s.bootstrapWait()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < bound {
+		bound = time.Until(dl).Round(time.Millisecond)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.bootstrapWait())
 	defer cancel()
-	b, err := xdsbootstrap.WaitFile(ctx, src.path)
-	if err != nil {
-		return false, fmt.Sprintf("%s not usable after %v: %v", src.what, s.bootstrapWait(), err)
-	}
-	if err := validate(b); err != nil {
-		return false, fmt.Sprintf("%s invalid: %v", src.what, err)
+	if _, err := (xdsbootstrap.Wait{Check: validate}).File(ctx, src.path); err != nil {
+		return false, fmt.Sprintf("%s not usable within %v: %v", src.what, bound, err)
 	}
 	return true, src.what + " read"
 }

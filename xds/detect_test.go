@@ -97,7 +97,7 @@ func TestDetect(t *testing.T) {
 		{
 			name:       "GRPC_XDS_BOOTSTRAP file never appears",
 			strategy:   xds.Strategy{BootstrapWait: 50 * time.Millisecond, Env: envOf(map[string]string{"GRPC_XDS_BOOTSTRAP": missing})},
-			wantReason: "not usable after 50ms: xdsbootstrap: waiting for " + missing + ": context deadline exceeded: file does not exist",
+			wantReason: "not usable within 50ms: xdsbootstrap: waiting for " + missing + ": context deadline exceeded: file does not exist",
 		},
 		{
 			name:       "istiod answers",

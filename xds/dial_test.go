@@ -57,13 +57,36 @@ func waitAll(t *testing.T, ctx context.Context, conn grpc.ClientConnInterface, b
 func TestDialInvalidAddr(t *testing.T) {
 	srv := xdstest.NewServer(t)
 	s := istiodStrategy(t, srv)
-	for _, addr := range []string{"", "host", "host:", ":80", "host:0", "host:65536", "host:http", "xds:///host:80", "dns:///h:1", "a/b:80", "bad host:80"} {
-		t.Run(addr, func(t *testing.T) {
-			conn, err := s.Dial(addr)
+	for _, tc := range []struct {
+		addr    string
+		wantErr string
+	}{
+		{addr: "", wantErr: "missing port"},
+		{addr: "host", wantErr: "missing port"},
+		{addr: "host:", wantErr: `port "" is not a number`},
+		{addr: ":80", wantErr: "missing host"},
+		{addr: "host:0", wantErr: `port "0" is not a number in [1, 65535]`},
+		{addr: "host:65536", wantErr: `port "65536"`},
+		{addr: "host:http", wantErr: `port "http"`},
+		{addr: "svc:0080", wantErr: `port "0080" is not a number in [1, 65535]`},
+		{addr: "svc:+80", wantErr: `port "+80" is not a number in [1, 65535]`},
+		{addr: "a..b:80", wantErr: `label "" must be 1 to 63 bytes`},
+		{addr: "bad-.host:80", wantErr: `label "bad-" starts or ends with '-'`},
+		{addr: "-bad.host:80", wantErr: `label "-bad" starts or ends with '-'`},
+		{addr: "xds:///host:80", wantErr: "too many colons"},
+		{addr: "dns:///h:1", wantErr: "too many colons"},
+		{addr: "a/b:80", wantErr: `holds '/'`},
+		{addr: "bad host:80", wantErr: `holds ' '`},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			conn, err := s.Dial(tc.addr)
 			if err == nil {
 				conn.Close()
 			}
 			assert.ErrorContains(t, err, "xds: invalid address")
+			assert.ErrorContains(t, err, tc.wantErr)
+			_, err = xds.Target(tc.addr)
+			assert.ErrorContains(t, err, tc.wantErr, "Target(%q)", tc.addr)
 		})
 	}
 }
@@ -73,6 +96,7 @@ func TestTarget(t *testing.T) {
 		{addr: svcAddr, want: "xds:///" + svcAddr},
 		{addr: "127.0.0.1:50504", want: "xds:///127.0.0.1:50504"},
 		{addr: "[::1]:50504", want: "xds:///[::1]:50504"},
+		{addr: "under_score.ns:1", want: "xds:///under_score.ns:1"},
 	} {
 		got, err := xds.Target(tc.addr)
 		require.NoError(t, err)
@@ -132,14 +156,18 @@ func TestDialExplicitBootstrap(t *testing.T) {
 // composed bootstrap, with and without the downward-API variables.
 func TestDialComposedIdentity(t *testing.T) {
 	shape := regexp.MustCompile(`^sidecar~[0-9a-f.:]+~[^.~]+\.[^.~]+~[^.~]+\.svc\.cluster\.local$`)
+	withVersion := map[string]string{"POD_NAME": "frontend-0", "POD_NAMESPACE": "game", "INSTANCE_IP": "127.0.0.1", "ISTIO_VERSION": "1.28.1"}
 	for _, tc := range []struct {
-		name   string
-		env    map[string]string
-		wantID string
-		wantNS string
+		name        string
+		env         map[string]string
+		wantID      string
+		wantNS      string
+		wantIPs     string
+		wantVersion string
 	}{
-		{name: "downward api", env: podEnv, wantID: "sidecar~127.0.0.1~frontend-0.game~game.svc.cluster.local", wantNS: "game"},
-		{name: "no pod env"},
+		{name: "downward api", env: podEnv, wantID: "sidecar~127.0.0.1~frontend-0.game~game.svc.cluster.local", wantNS: "game", wantIPs: "127.0.0.1", wantVersion: "meshmatch"},
+		{name: "ISTIO_VERSION set", env: withVersion, wantIPs: "127.0.0.1", wantVersion: "1.28.1"},
+		{name: "no pod env", wantVersion: "meshmatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
@@ -161,6 +189,10 @@ func TestDialComposedIdentity(t *testing.T) {
 				if tc.wantNS != "" {
 					assert.Equal(t, tc.wantNS, md["NAMESPACE"].GetStringValue())
 				}
+				if tc.wantIPs != "" {
+					assert.Equal(t, tc.wantIPs, md["INSTANCE_IPS"].GetStringValue(), "INSTANCE_IPS metadata")
+				}
+				assert.Equal(t, tc.wantVersion, md["ISTIO_VERSION"].GetStringValue(), "ISTIO_VERSION metadata (istiod warns without it)")
 			}
 		})
 	}
@@ -193,7 +225,7 @@ func TestDialBootstrapFileNever(t *testing.T) {
 
 	_, err := getTicket(ctx, conn)
 	assert.Equal(t, codes.Unavailable, status.Code(err), "GetTicket() = %v, want code Unavailable", err)
-	assert.ErrorContains(t, err, "xds: bootstrap not ready after 50ms")
+	assert.ErrorContains(t, err, "xds: GRPC_XDS_BOOTSTRAP="+path+": no usable bootstrap after 50ms")
 	assert.ErrorContains(t, err, path)
 
 	written := srv.WriteBootstrap(t, t.TempDir())

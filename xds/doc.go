@@ -23,6 +23,15 @@
 // from the pod's identity, and hands the result to a resolver built for that
 // one connection.
 //
+// # Retries
+//
+// istiod puts Istio's default retry policy on every route it sends, and
+// grpc-go applies such a policy to every call. Retrying a CreateTicket that
+// a backend stored before it failed to answer creates the ticket twice, so
+// connections are dialed with grpc.WithDisableRetry: only gRPC's
+// transparent retries (of calls no server processed) remain, and the
+// per-call retries of omclient are the only others.
+//
 // # Security
 //
 // Connections use grpc-go's xDS credentials: a cluster that istiod sends

@@ -20,8 +20,8 @@ import (
 // is kept behind this one function so that a replacement is a one-line
 // change. The builder parses bootstrap only when a connection builds its
 // resolver, and each build makes its own xDS client pool whose client is
-// closed when the resolver is, so callers validate first and nothing outlives
-// the connection.
+// closed when the resolver is: nothing is shared between connections, so a
+// connection dialed after an istiod outage starts from scratch.
 func newXDSResolverBuilder(bootstrap []byte) (resolver.Builder, error) {
 	b, err := grpcxds.NewXDSResolverWithConfigForTesting(bootstrap)
 	if err != nil {
@@ -30,34 +30,60 @@ func newXDSResolverBuilder(bootstrap []byte) (resolver.Builder, error) {
 	return b, nil
 }
 
-// latePoll is how often a resolver whose bounded wait has ended still looks
-// for the bootstrap file.
+// buildXDS builds grpc-go's xDS resolver for bootstrap over cc.
+func buildXDS(bootstrap []byte, target resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) (resolver.Resolver, error) {
+	rb, err := newXDSResolverBuilder(bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	return rb.Build(target, cc, opts)
+}
+
+// latePoll is how often a resolver whose bounded wait has ended, or whose
+// bootstrap grpc-go rejected, reads the bootstrap file again.
 const latePoll = 500 * time.Millisecond
 
-// waitingBuilder builds resolvers that wait for a bootstrap file before
-// building grpc-go's xDS resolver over the same ClientConn.
-type waitingBuilder struct {
-	path string
-	wait time.Duration
+// builder builds the resolver of one connection: grpc-go's xDS resolver
+// over a bootstrap known at Dial (json), or over the file at path, read
+// each time the resolver is built.
+type builder struct {
+	what  string // the bootstrap's source, for errors
+	json  []byte
+	path  string
+	wait  time.Duration
+	track *tracker
 }
 
 // Scheme returns "xds".
-func (*waitingBuilder) Scheme() string { return "xds" }
+func (*builder) Scheme() string { return "xds" }
 
-// Build starts waiting for the bootstrap file and returns at once.
-func (b *waitingBuilder) Build(target resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) (resolver.Resolver, error) {
+// Build returns grpc-go's resolver at once for a known bootstrap; for a
+// file it returns a resolver that reads the file in the background.
+func (b *builder) Build(target resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) (resolver.Resolver, error) {
+	tcc := &trackingCC{ClientConn: cc, t: b.track}
+	if b.json != nil {
+		b.track.running(b.json)
+		r, err := buildXDS(b.json, target, tcc, opts)
+		if err != nil {
+			return nil, fmt.Errorf("xds: %s: %w", b.what, err)
+		}
+		return r, nil
+	}
+	b.track.waiting(b.path)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &waitingResolver{cancel: cancel, done: make(chan struct{})}
-	go r.run(ctx, b, target, cc, opts)
+	r := &fileResolver{cancel: cancel, done: make(chan struct{})}
+	go r.run(ctx, b, func(json []byte) (resolver.Resolver, error) { return buildXDS(json, target, tcc, opts) }, tcc)
 	return r, nil
 }
 
-// waitingResolver waits for the bootstrap file, then delegates to grpc-go's
-// xDS resolver. Until the file appears the channel has no addresses, so calls
-// wait within their deadlines; once the bounded wait is over the error is
-// reported to the channel, so calls fail with it, and the resolver goes on
-// waiting in case the file still appears.
-type waitingResolver struct {
+// fileResolver waits for the bootstrap file, then delegates to grpc-go's
+// xDS resolver. Until the file appears the channel has no addresses, so
+// calls wait within their deadlines; once the bounded wait is over the error
+// is reported to the channel, so calls fail with it. It goes on reading the
+// file until grpc-go accepts a bootstrap from it: a file that is still
+// missing, invalid, or that grpc-go rejects is read again every latePoll,
+// so a file the Istio agent writes or rewrites later is used.
+type fileResolver struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -65,41 +91,48 @@ type waitingResolver struct {
 	inner resolver.Resolver
 }
 
-func (r *waitingResolver) run(ctx context.Context, b *waitingBuilder, target resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) {
+func (r *fileResolver) run(ctx context.Context, b *builder, build func([]byte) (resolver.Resolver, error), cc resolver.ClientConn) {
 	defer close(r.done)
-	bctx, cancel := context.WithTimeout(ctx, b.wait)
-	json, err := xdsbootstrap.WaitFile(bctx, b.path)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
+	json, err := b.firstRead(ctx)
+	for {
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			cc.ReportError(err)
+			// Only a rewritten file is worth another try.
+			json, err = xdsbootstrap.Wait{Interval: latePoll, Check: validate, Skip: json}.File(ctx, b.path)
+			continue
+		}
+		b.track.running(json)
+		inner, berr := build(json)
+		if berr == nil {
+			r.set(inner)
 			return
 		}
-		cc.ReportError(fmt.Errorf("xds: bootstrap not ready after %v: %w", b.wait, err))
-		if json, err = xdsbootstrap.WaitFileEvery(ctx, b.path, latePoll); err != nil {
-			return
-		}
+		err = fmt.Errorf("xds: %s: %w", b.what, berr)
 	}
-	if err := validate(json); err != nil {
-		cc.ReportError(fmt.Errorf("xds: bootstrap %s: %w", b.path, err))
-		return
-	}
-	rb, err := newXDSResolverBuilder(json)
+}
+
+// firstRead waits at most b.wait for a usable bootstrap file.
+func (b *builder) firstRead(ctx context.Context) ([]byte, error) {
+	wctx, cancel := context.WithTimeout(ctx, b.wait)
+	defer cancel()
+	json, err := xdsbootstrap.Wait{Check: validate}.File(wctx, b.path)
 	if err != nil {
-		cc.ReportError(err)
-		return
+		return nil, fmt.Errorf("xds: %s: no usable bootstrap after %v: %w", b.what, b.wait, err)
 	}
-	inner, err := rb.Build(target, cc, opts)
-	if err != nil {
-		cc.ReportError(fmt.Errorf("xds: resolver: %w", err))
-		return
-	}
+	return json, nil
+}
+
+func (r *fileResolver) set(inner resolver.Resolver) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.inner = inner
-	r.mu.Unlock()
 }
 
 // ResolveNow forwards to grpc-go's resolver once it exists.
-func (r *waitingResolver) ResolveNow(o resolver.ResolveNowOptions) {
+func (r *fileResolver) ResolveNow(o resolver.ResolveNowOptions) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.inner != nil {
@@ -107,9 +140,9 @@ func (r *waitingResolver) ResolveNow(o resolver.ResolveNowOptions) {
 	}
 }
 
-// Close stops waiting, joins the waiting goroutine and closes grpc-go's
+// Close stops reading, joins the reading goroutine and closes grpc-go's
 // resolver, which releases its xDS client.
-func (r *waitingResolver) Close() {
+func (r *fileResolver) Close() {
 	r.cancel()
 	<-r.done
 	r.mu.Lock()

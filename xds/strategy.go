@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -14,6 +12,7 @@ import (
 	xdscreds "google.golang.org/grpc/credentials/xds"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/dnsresolver"
 )
 
 // Defaults used when the matching Strategy field is zero.
@@ -46,8 +45,8 @@ type Strategy struct {
 	Bootstrap []byte
 
 	// Env looks up environment variables (GRPC_XDS_BOOTSTRAP,
-	// GRPC_XDS_BOOTSTRAP_CONFIG, POD_NAME, POD_NAMESPACE, INSTANCE_IP).
-	// Default os.Getenv.
+	// GRPC_XDS_BOOTSTRAP_CONFIG, POD_NAME, POD_NAMESPACE, INSTANCE_IP,
+	// ISTIO_VERSION). Default os.Getenv.
 	Env func(string) string
 
 	// CertDir holds the workload certificates (certificates.pem,
@@ -68,18 +67,26 @@ func (Strategy) Name() string { return "xds" }
 
 // Dial returns a connection to addr ("host:port") that resolves the target
 // xds:///addr with a resolver of its own, built from the strategy's
-// bootstrap. It does no network I/O. When the bootstrap file named by
-// GRPC_XDS_BOOTSTRAP is not there yet, the connection's resolver waits for it
-// in the background and calls wait for it within their deadlines.
+// bootstrap. It does no network I/O. The bootstrap file named by
+// GRPC_XDS_BOOTSTRAP is read by the connection's resolver in the background:
+// while it is not there yet calls wait for it within their deadlines, and a
+// file that is invalid or that grpc-go rejects is read again until the Istio
+// agent rewrites it. A file whose directory does not exist fails Dial.
+//
+// A call whose deadline passes while the resolver still waits for the file,
+// or while istiod has sent no configuration for addr, fails with
+// DeadlineExceeded and an error that says so.
 //
 // The strategy's options come after opts: the transport credentials are xDS
-// credentials, which use what istiod configures and fall back to plaintext.
+// credentials, which use what istiod configures and fall back to plaintext,
+// and grpc-go's configured retries are off (see noRetry).
 func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, error) {
 	target, err := Target(addr)
 	if err != nil {
 		return nil, err
 	}
-	rb, err := s.resolverBuilder()
+	track := &tracker{listener: target[len("xds:///"):]}
+	rb, err := s.resolverBuilder(track)
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
 	}
@@ -87,48 +94,42 @@ func (s Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, err
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: credentials: %w", addr, err)
 	}
-	all := make([]grpc.DialOption, 0, len(opts)+2)
+	all := make([]grpc.DialOption, 0, len(opts)+3)
 	all = append(all, opts...)
-	all = append(all, grpc.WithResolvers(rb), grpc.WithTransportCredentials(creds))
+	all = append(all, grpc.WithResolvers(rb), grpc.WithTransportCredentials(creds), noRetry)
 	cc, err := grpc.NewClient(target, all...)
 	if err != nil {
 		return nil, fmt.Errorf("xds: dial %s: %w", addr, err)
 	}
-	return cc, nil
+	return &conn{ClientConn: cc, track: track}, nil
 }
+
+// noRetry stops grpc-go from applying the retry policy that istiod puts on
+// every route (Istio's default: 2 retries on unavailable, cancelled, …).
+// Applied to CreateTicket, CreateBackfill, UpdateBackfill or
+// AcknowledgeBackfill, that policy makes a backend that stored the call and
+// then failed to answer store it again on another backend: a duplicate the
+// caller never hears about. It also multiplies omclient's own retries of
+// idempotent calls, which are the only retries meant to happen.
+//
+// WithDisableRetry keeps grpc-go's transparent retries, which resend only a
+// call that never reached a server's handler: in grpc-go v1.85 stream.go,
+// csAttempt.shouldRetry returns "retry transparently" for a stream that was
+// never created (allowTransparentRetry) or that the server did not process
+// (first attempt and Unprocessed) before it checks dopts.disableRetry.
+var noRetry = grpc.WithDisableRetry()
 
 // Target returns the xDS target for addr ("host:port"), such as
-// "xds:///open-match-frontend.open-match.svc.cluster.local:50504".
+// "xds:///open-match-frontend.open-match.svc.cluster.local:50504". addr is
+// checked as every meshmatch strategy checks it: host an IP address or DNS
+// name, port a decimal number in [1, 65535] written without sign or leading
+// zero (istiod names its listener "host:80", never "host:0080").
 func Target(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := dnsresolver.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("xds: invalid address %q: %w", addr, err)
-	}
-	if !validHost(host) {
-		return "", fmt.Errorf("xds: invalid address %q: bad host %q", addr, host)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("xds: invalid address %q: bad port %q", addr, port)
+		return "", fmt.Errorf("xds: %w", err)
 	}
 	return "xds:///" + net.JoinHostPort(host, port), nil
-}
-
-// validHost accepts IP addresses and DNS names.
-func validHost(host string) bool {
-	if net.ParseIP(host) != nil {
-		return true
-	}
-	if host == "" || len(host) > 253 || strings.HasPrefix(host, ".") || strings.HasPrefix(host, "-") {
-		return false
-	}
-	for _, r := range host {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (s Strategy) istiodAddr() string {

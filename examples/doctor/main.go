@@ -1,12 +1,17 @@
 // Command doctor shows, from inside a pod, which balancing strategy meshmatch
 // would use to reach an Open-Match service and why: what each strategy of the
 // chain detected, what the service name resolves to, and which strategy Auto
-// would pick.
+// ends on. It finds out the way a client does: it dials the service with
+// Auto over omclient's chain and waits for the connection to be READY, so a
+// strategy that is detected but cannot connect (istiod has no Listener for
+// the service, the sidecar cannot reach it) is passed over as Auto passes it
+// over. It makes no call.
 //
 //	go run ./examples/doctor -addr open-match-frontend.open-match.svc.cluster.local:50504
 //
-// It exits 0 when a strategy is available, 1 when none is or the address is
-// invalid, and 2 on bad flags. Every check is bounded by -timeout.
+// It exits 0 when Auto chose a strategy, 1 when none is available or the
+// address is invalid, and 2 on bad flags. Detection is bounded by -timeout;
+// connecting then takes at most -gate plus -timeout more.
 package main
 
 import (
@@ -35,14 +40,16 @@ type config struct {
 	sidecarAdmin string
 	dnsServer    string
 	istiod       string
+	gate         time.Duration
+	env          func(string) string // the process environment (os.Getenv)
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
 // run is main without the process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) int {
 	c, err := parse(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -50,15 +57,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	c.env = env
 	if _, _, err := dnsresolver.SplitHostPort(c.addr); err != nil {
 		fmt.Fprintf(stderr, "doctor: -addr: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	fmt.Fprintf(stdout, "service: %s\n", c.addr)
-	printAddresses(ctx, stdout, c)
-	dec := balancer.Auto{Strategies: strategies(c), DetectTimeout: c.timeout}.Choose(ctx, c.addr)
+	lctx, cancel := context.WithTimeout(ctx, c.timeout)
+	printAddresses(lctx, stdout, c)
+	cancel()
+	dec, state, err := settle(ctx, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "doctor: %v\n", err)
+		return 1
+	}
 	for _, d := range dec.Detections {
 		fmt.Fprintf(stdout, "%-9s %-13s %s\n", d.Strategy+":", availability(d), d.Reason)
 	}
@@ -66,8 +78,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "auto would use: nothing (%s)\n", dec.Reason)
 		return 1
 	}
-	fmt.Fprintf(stdout, "auto would use: %s (%s)\n", dec.Strategy, dec.Reason)
+	if first := firstAvailable(dec); first != "" && first != dec.Strategy {
+		fmt.Fprintf(stdout, "note:     %s was detected but did not become READY within -gate %v; Auto moved on\n", first, c.gate)
+	}
+	fmt.Fprintf(stdout, "auto would use: %s (%s), connection %s\n", dec.Strategy, dec.Reason, state)
 	return 0
+}
+
+// firstAvailable returns the first strategy of the chain that was detected
+// available, or "".
+func firstAvailable(dec balancer.Decision) string {
+	for _, d := range dec.Detections {
+		if d.Available {
+			return d.Strategy
+		}
+	}
+	return ""
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -78,7 +104,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "bound for all checks")
 	fs.StringVar(&c.sidecarProbe, "sidecar-probe", balancer.DefaultSidecarProbeAddr, "Istio agent readiness address")
 	fs.StringVar(&c.sidecarAdmin, "sidecar-admin", balancer.DefaultSidecarAdminAddr, "Envoy admin address")
-	fs.StringVar(&c.istiod, "istiod", xds.DefaultIstiodAddr, "istiod plaintext xDS address, used when no xDS bootstrap is set")
+	fs.StringVar(&c.istiod, "istiod", "", "istiod plaintext xDS address, used when no xDS bootstrap is set (default "+
+		xds.DefaultIstiodAddr+", asked only inside a pod, as the library does)")
+	fs.DurationVar(&c.gate, "gate", balancer.DefaultGate, "how long Auto lets a chosen strategy try to become READY")
 	fs.StringVar(&c.dnsServer, "dns-server", "", "DNS server ip:port to ask instead of the system resolver")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -88,6 +116,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.timeout <= 0:
 		return c, fmt.Errorf("-timeout must be positive, got %v", c.timeout)
+	case c.gate <= 0:
+		return c, fmt.Errorf("-gate must be positive, got %v", c.gate)
 	}
 	return c, nil
 }

@@ -34,7 +34,18 @@ type Config struct {
 	CertDir string
 	// Domain is the cluster's DNS domain; "" means "cluster.local".
 	Domain string
+	// IstioVersion goes into the node metadata as ISTIO_VERSION; "" means
+	// DefaultIstioVersion.
+	IstioVersion string
 }
+
+// DefaultIstioVersion is the ISTIO_VERSION a composed bootstrap reports
+// when none is given. istiod warns on every connection whose node metadata
+// has no ISTIO_VERSION, then reads it as "the latest version"; it reads a
+// value that does not start with a version number ("1.24.0") the same way,
+// without the warning. So this value changes nothing in what istiod sends,
+// and names the client in istiod's config_dump.
+const DefaultIstioVersion = "meshmatch"
 
 // NodeID returns the node id istiod expects from a proxyless client:
 // sidecar~<ip>~<pod>.<ns>~<ns>.svc.<domain>. It has that shape only for an
@@ -73,9 +84,10 @@ func Compose(c Config) ([]byte, error) {
 		Node: &node{
 			ID: NodeID(c.Identity, c.Domain),
 			Metadata: map[string]string{
-				"GENERATOR":    "grpc",
-				"NAMESPACE":    c.Identity.Namespace,
-				"INSTANCE_IPS": strings.Join(c.Identity.IPs, ","),
+				"GENERATOR":     "grpc",
+				"NAMESPACE":     c.Identity.Namespace,
+				"INSTANCE_IPS":  strings.Join(c.Identity.IPs, ","),
+				"ISTIO_VERSION": c.istioVersion(),
 			},
 		},
 		CertificateProviders:               certProviders(c.CertDir),
@@ -86,6 +98,13 @@ func Compose(c Config) ([]byte, error) {
 		return nil, fmt.Errorf("xdsbootstrap: compose: %w", err)
 	}
 	return b, nil
+}
+
+func (c Config) istioVersion() string {
+	if v := strings.TrimSpace(c.IstioVersion); v != "" {
+		return v
+	}
+	return DefaultIstioVersion
 }
 
 // certProviders returns the file_watcher provider for dir, or nil when any

@@ -71,9 +71,26 @@ func TestCompose(t *testing.T) {
 	assert.Equal(t, []string{"xds_v3"}, s.ServerFeatures)
 	assert.Regexp(t, regexp.MustCompile(`^sidecar~[^~]+~[^.~]+\.[^~]+~[^~]+\.svc\.cluster\.local$`), got.Node.ID)
 	assert.Equal(t, "sidecar~10.0.0.9~fe-0.game~game.svc.cluster.local", got.Node.ID)
-	assert.Equal(t, map[string]string{"GENERATOR": "grpc", "NAMESPACE": "game", "INSTANCE_IPS": "10.0.0.9,fd00::9"}, got.Node.Metadata)
+	assert.Equal(t, map[string]string{
+		"GENERATOR": "grpc", "NAMESPACE": "game", "INSTANCE_IPS": "10.0.0.9,fd00::9", "ISTIO_VERSION": "meshmatch",
+	}, got.Node.Metadata)
 	assert.Equal(t, "xds.istio.io/grpc/lds/inbound/%s", got.ServerListenerResourceNameTemplate)
 	assert.Empty(t, got.CertificateProviders, "certificate_providers without certificate files")
+}
+
+func TestComposeIstioVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name, version, want string
+	}{
+		{name: "default", want: xdsbootstrap.DefaultIstioVersion},
+		{name: "blank", version: "  ", want: xdsbootstrap.DefaultIstioVersion},
+		{name: "given", version: "1.28.1", want: "1.28.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := compose(t, xdsbootstrap.Config{ServerURI: "127.0.0.1:15010", Identity: pod, IstioVersion: tc.version, CertDir: t.TempDir()})
+			assert.Equal(t, tc.want, got.Node.Metadata["ISTIO_VERSION"], "ISTIO_VERSION metadata")
+		})
+	}
 }
 
 func TestComposeCertificateProvider(t *testing.T) {

@@ -22,8 +22,9 @@ type Identity struct {
 	// Namespace is the pod's namespace (POD_NAMESPACE, else the
 	// service-account namespace file, else "default").
 	Namespace string
-	// IPs are the pod's addresses, the primary one first (INSTANCE_IP, else
-	// the interface addresses with loopback excluded).
+	// IPs are the pod's addresses: INSTANCE_IP alone when it is set (the
+	// pod IP from the downward API, as Istio's agent reports it), else the
+	// interface addresses with loopback and link-local excluded, IPv4 first.
 	IPs []string
 }
 
@@ -123,9 +124,8 @@ func (s Source) namespace() string {
 }
 
 func (s Source) ips() []string {
-	var ips []string
 	if ip := s.env("INSTANCE_IP"); ip != "" {
-		ips = append(ips, ip)
+		return []string{ip}
 	}
 	addrs := s.InterfaceAddrs
 	if addrs == nil {
@@ -133,7 +133,7 @@ func (s Source) ips() []string {
 	}
 	list, err := addrs()
 	if err != nil {
-		return ips
+		return nil
 	}
 	var v4, v6 []string
 	for _, a := range list {
@@ -147,12 +147,7 @@ func (s Source) ips() []string {
 			v6 = append(v6, ip.String())
 		}
 	}
-	for _, ip := range append(v4, v6...) {
-		if len(ips) == 0 || ip != ips[0] {
-			ips = append(ips, ip)
-		}
-	}
-	return ips
+	return append(v4, v6...)
 }
 
 func addrIP(a net.Addr) net.IP {

@@ -49,7 +49,18 @@ func TestIdentity(t *testing.T) {
 				Hostname:       hostname,
 				InterfaceAddrs: addrs("127.0.0.1/8", "10.0.0.9/24", "fd00::9/64"),
 			},
-			want:   xdsbootstrap.Identity{PodName: "fe-0", Namespace: "game", IPs: []string{"10.0.0.9", "fd00::9"}},
+			want:   xdsbootstrap.Identity{PodName: "fe-0", Namespace: "game", IPs: []string{"10.0.0.9"}},
+			wantIP: "10.0.0.9",
+		},
+		{
+			name: "INSTANCE_IP alone, not the other interfaces",
+			src: xdsbootstrap.Source{
+				Env:            func(k string) string { return map[string]string{"INSTANCE_IP": "10.0.0.9"}[k] },
+				NamespaceFile:  nsFile,
+				Hostname:       hostname,
+				InterfaceAddrs: addrs("10.0.0.9/24", "172.17.0.1/16", "10.244.0.1/24", "fd00::9/64"),
+			},
+			want:   xdsbootstrap.Identity{PodName: "host-7", Namespace: "from-file", IPs: []string{"10.0.0.9"}},
 			wantIP: "10.0.0.9",
 		},
 		{

@@ -1,11 +1,13 @@
 package xdsbootstrap
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -24,11 +26,29 @@ const pollInterval = 25 * time.Millisecond
 // wait rather than fail; grpc-go itself reads the file once and caches a
 // missing file as a failure for the life of the process.
 func WaitFile(ctx context.Context, path string) ([]byte, error) {
-	return WaitFileEvery(ctx, path, pollInterval)
+	return Wait{}.File(ctx, path)
 }
 
-// WaitFileEvery is WaitFile looking for the file every interval.
-func WaitFileEvery(ctx context.Context, path string, interval time.Duration) ([]byte, error) {
+// Wait says how Wait.File looks for a bootstrap file. The zero value looks
+// every 25 ms for a file that passes Validate.
+type Wait struct {
+	// Interval is how often the file is read; zero means 25 ms.
+	Interval time.Duration
+	// Check, when set, must also accept the bootstrap.
+	Check func([]byte) error
+	// Skip, when set, is content that is passed over even if valid: the
+	// bootstrap the caller already tried, so that only a rewrite counts.
+	Skip []byte
+}
+
+// File reads the bootstrap file at path until it holds a bootstrap that w
+// accepts or ctx is done; the error then wraps ctx's error and the last
+// reason the file was not taken.
+func (w Wait) File(ctx context.Context, path string) ([]byte, error) {
+	interval := w.Interval
+	if interval <= 0 {
+		interval = pollInterval
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var last error
@@ -41,13 +61,49 @@ func WaitFileEvery(ctx context.Context, path string, interval time.Duration) ([]
 			return nil, fmt.Errorf("xdsbootstrap: waiting for %s: %w: %w", path, ctx.Err(), last)
 		case <-t.C:
 		}
-		b, err := readValid(path)
+		b, err := w.read(path)
 		if err == nil {
 			return b, nil
 		}
 		last = err
 		t.Reset(interval)
 	}
+}
+
+// errUnchanged is why a file that still holds Wait.Skip is passed over.
+var errUnchanged = errors.New("xdsbootstrap: file not rewritten since it failed")
+
+func (w Wait) read(path string) ([]byte, error) {
+	b, err := readValid(path)
+	switch {
+	case err != nil:
+		return nil, err
+	case w.Skip != nil && bytes.Equal(b, w.Skip):
+		return nil, errUnchanged
+	case w.Check != nil:
+		if err := w.Check(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// CheckDir reports an error wrapping fs.ErrNotExist when the directory
+// that would hold the file at path does not exist. The Istio agent writes
+// its bootstrap into a volume mounted when the container starts, so a
+// missing directory means a mistyped path, not a file still to come.
+func CheckDir(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("xdsbootstrap: directory %s does not exist: %w", dir, fs.ErrNotExist)
+	case err != nil:
+		return fmt.Errorf("xdsbootstrap: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("xdsbootstrap: %s is not a directory: %w", dir, fs.ErrNotExist)
+	}
+	return nil
 }
 
 // ReadFile reads and validates the bootstrap file at path without waiting.

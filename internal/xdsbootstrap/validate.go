@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -59,6 +60,10 @@ func Validate(b []byte) error {
 		XDSServers           []json.RawMessage          `json:"xds_servers"`
 		Node                 json.RawMessage            `json:"node"`
 		CertificateProviders map[string]json.RawMessage `json:"certificate_providers"`
+		// Typed as grpc-go reads them, so that a wrong type fails here.
+		ClientTemplate string                     `json:"client_default_listener_resource_name_template"`
+		ServerTemplate string                     `json:"server_listener_resource_name_template"`
+		Authorities    map[string]json.RawMessage `json:"authorities"`
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("xdsbootstrap: bootstrap: %w", err)
@@ -77,6 +82,27 @@ func Validate(b []byte) error {
 	for name, p := range f.CertificateProviders {
 		if err := validateProvider(p); err != nil {
 			return fmt.Errorf("xdsbootstrap: certificate_providers[%q]: %w", name, err)
+		}
+	}
+	for name, a := range f.Authorities {
+		if err := validateAuthority(a); err != nil {
+			return fmt.Errorf("xdsbootstrap: authorities[%q]: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func validateAuthority(b json.RawMessage) error {
+	var a struct {
+		Template   string            `json:"client_listener_resource_name_template"`
+		XDSServers []json.RawMessage `json:"xds_servers"`
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	for i, s := range a.XDSServers {
+		if err := validateServer(s); err != nil {
+			return fmt.Errorf("xds_servers[%d]: %w", i, err)
 		}
 	}
 	return nil
@@ -123,6 +149,18 @@ func validateProvider(b json.RawMessage) error {
 	return nil
 }
 
+// ServerURI returns the server_uri of the first xDS server of b, or "" when
+// b has none.
+func ServerURI(b []byte) string {
+	var f struct {
+		XDSServers []server `json:"xds_servers"`
+	}
+	if json.Unmarshal(b, &f) != nil || len(f.XDSServers) == 0 {
+		return ""
+	}
+	return f.XDSServers[0].ServerURI
+}
+
 // CheckCreds reports an error unless every xDS server of the valid bootstrap
 // b names at least one channel credential type for which supported is true.
 // grpc-go uses the first supported type and fails the connection when there
@@ -139,6 +177,26 @@ func CheckCreds(b []byte, supported func(string) bool) error {
 	for i, s := range f.XDSServers {
 		if !slices.ContainsFunc(s.ChannelCreds, func(c creds) bool { return supported(c.Type) }) {
 			return fmt.Errorf("xdsbootstrap: xds_servers[%d]: no supported channel_creds type in %v", i, credTypes(s.ChannelCreds))
+		}
+	}
+	return nil
+}
+
+// CheckProviders reports the first error parse returns for the plugin name
+// and config of a certificate provider of the valid bootstrap b. grpc-go
+// parses each config with its plugin when it reads the bootstrap and fails
+// the connection on an error.
+func CheckProviders(b []byte, parse func(plugin string, config json.RawMessage) error) error {
+	var f struct {
+		CertificateProviders map[string]provider `json:"certificate_providers"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("xdsbootstrap: malformed bootstrap json: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.CertificateProviders)) {
+		p := f.CertificateProviders[name]
+		if err := parse(p.PluginName, p.Config); err != nil {
+			return fmt.Errorf("xdsbootstrap: certificate_providers[%q]: %w", name, err)
 		}
 	}
 	return nil

@@ -10,17 +10,20 @@ import (
 	endpointpb "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerpb "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routepb "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	faultpb "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	routerpb "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmpb "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/wellknown"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
-// Locality is the locality every endpoint is served in.
-var Locality = &corepb.Locality{Region: "xdstest", Zone: "xdstest-a"}
+// DefaultLocality returns a new copy of the locality every endpoint is
+// served in.
+func DefaultLocality() *corepb.Locality {
+	return &corepb.Locality{Region: "xdstest", Zone: "xdstest-a"}
+}
 
 // ListenerName returns the API listener name istiod serves for host:port,
 // which is also what grpc-go asks for when dialing xds:///host:port.
@@ -28,9 +31,28 @@ func ListenerName(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// ClusterName returns Istio's outbound cluster name for host:port.
+// ClusterName returns Istio's outbound cluster name for host:port, which is
+// also the name of its route configuration.
 func ClusterName(host string, port int) string {
 	return fmt.Sprintf("outbound|%d||%s", port, host)
+}
+
+// Resources are the four resources the server sends for one service.
+type Resources struct {
+	Listener  *listenerpb.Listener
+	Route     *routepb.RouteConfiguration
+	Cluster   *clusterpb.Cluster
+	Endpoints *endpointpb.ClusterLoadAssignment
+}
+
+// clone returns a deep copy of r.
+func (r Resources) clone() Resources {
+	return Resources{
+		Listener:  proto.Clone(r.Listener).(*listenerpb.Listener),
+		Route:     proto.Clone(r.Route).(*routepb.RouteConfiguration),
+		Cluster:   proto.Clone(r.Cluster).(*clusterpb.Cluster),
+		Endpoints: proto.Clone(r.Endpoints).(*endpointpb.ClusterLoadAssignment),
+	}
 }
 
 // service is one host:port and its endpoints.
@@ -41,86 +63,77 @@ type service struct {
 }
 
 // resources returns the listener, route configuration, cluster and endpoints
-// istiod sends proxyless gRPC for svc.
-func (svc service) resources() (lis, route, cluster, eds types.Resource, err error) {
-	name := ListenerName(svc.host, svc.port)
+// istiod sends proxyless gRPC for svc, with retry on its route.
+func (svc service) resources(retry *routepb.RetryPolicy) (Resources, error) {
 	cname := ClusterName(svc.host, svc.port)
-	lis, err = listener(name, name)
+	lis, err := listener(svc)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return Resources{}, err
 	}
-	eds, err = loadAssignment(cname, svc.addrs)
+	eds, err := loadAssignment(cname, svc.addrs)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return Resources{}, err
 	}
-	return lis, routeConfig(name, svc.host, cname), edsCluster(cname), eds, nil
+	return Resources{Listener: lis, Route: routeConfig(svc, retry), Cluster: edsCluster(cname), Endpoints: eds}, nil
 }
 
-// adsSource is a config source that says "on the same ADS stream".
+// adsSource is a config source that says "on the same ADS stream", as
+// istiod writes it.
 func adsSource() *corepb.ConfigSource {
-	return &corepb.ConfigSource{
-		ResourceApiVersion:    corepb.ApiVersion_V3,
-		ConfigSourceSpecifier: &corepb.ConfigSource_Ads{Ads: &corepb.AggregatedConfigSource{}},
-	}
+	return &corepb.ConfigSource{ConfigSourceSpecifier: &corepb.ConfigSource_Ads{Ads: &corepb.AggregatedConfigSource{}}}
 }
 
-// listener returns an API listener whose HttpConnectionManager takes its
-// routes from RDS and ends with the router filter, as gRPC requires.
-func listener(name, routeName string) (*listenerpb.Listener, error) {
+// listener returns the API listener istiod sends for svc (grpcgen's
+// buildOutboundListeners): named "host:port", addressed at the service's
+// address (0.0.0.0 for a ServiceEntry without addresses), with an
+// HttpConnectionManager that takes its routes over ADS and runs the fault
+// and router filters.
+func listener(svc service) (*listenerpb.Listener, error) {
+	fault, err := anypb.New(&faultpb.HTTPFault{})
+	if err != nil {
+		return nil, err
+	}
 	router, err := anypb.New(&routerpb.Router{})
 	if err != nil {
 		return nil, err
 	}
 	manager, err := anypb.New(&hcmpb.HttpConnectionManager{
+		HttpFilters: []*hcmpb.HttpFilter{
+			{Name: wellknown.Fault, ConfigType: &hcmpb.HttpFilter_TypedConfig{TypedConfig: fault}},
+			{Name: wellknown.Router, ConfigType: &hcmpb.HttpFilter_TypedConfig{TypedConfig: router}},
+		},
 		RouteSpecifier: &hcmpb.HttpConnectionManager_Rds{Rds: &hcmpb.Rds{
 			ConfigSource:    adsSource(),
-			RouteConfigName: routeName,
-		}},
-		HttpFilters: []*hcmpb.HttpFilter{{
-			Name:       wellknown.Router,
-			ConfigType: &hcmpb.HttpFilter_TypedConfig{TypedConfig: router},
+			RouteConfigName: ClusterName(svc.host, svc.port),
 		}},
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &listenerpb.Listener{
-		Name:        name,
+		Name:        ListenerName(svc.host, svc.port),
+		Address:     socketAddress("0.0.0.0", uint32(svc.port)),
 		ApiListener: &listenerpb.ApiListener{ApiListener: manager},
 	}, nil
 }
 
-// routeConfig routes every call for host to cluster.
-func routeConfig(name, host, cluster string) *routepb.RouteConfiguration {
-	return &routepb.RouteConfiguration{
-		Name: name,
-		VirtualHosts: []*routepb.VirtualHost{{
-			Name:    name,
-			Domains: []string{name, host},
-			Routes: []*routepb.Route{{
-				Match: &routepb.RouteMatch{PathSpecifier: &routepb.RouteMatch_Prefix{Prefix: "/"}},
-				Action: &routepb.Route_Route{Route: &routepb.RouteAction{
-					ClusterSpecifier: &routepb.RouteAction_Cluster{Cluster: cluster},
-				}},
-			}},
-		}},
-	}
-}
-
-// edsCluster returns a round-robin cluster whose endpoints come from EDS.
+// edsCluster returns the cluster istiod sends (grpcgen's edsCluster): EDS
+// over ADS and no lb_policy, which grpc-go reads as round robin.
 func edsCluster(name string) *clusterpb.Cluster {
 	return &clusterpb.Cluster{
 		Name:                 name,
+		AltStatName:          name + ";",
 		ClusterDiscoveryType: &clusterpb.Cluster_Type{Type: clusterpb.Cluster_EDS},
 		EdsClusterConfig: &clusterpb.Cluster_EdsClusterConfig{
 			EdsConfig:   adsSource(),
 			ServiceName: name,
 		},
-		LbPolicy: clusterpb.Cluster_ROUND_ROBIN,
 	}
 }
 
-// loadAssignment puts addrs ("ip:port") in one weighted locality.
+// loadAssignment puts addrs ("ip:port") in one locality, as istiod does:
+// each endpoint of weight 1 and health UNKNOWN (which grpc-go uses, like
+// HEALTHY), the locality weighted by the sum of its endpoints' weights.
 func loadAssignment(cluster string, addrs []string) (*endpointpb.ClusterLoadAssignment, error) {
 	lbs := make([]*endpointpb.LbEndpoint, 0, len(addrs))
 	for _, a := range addrs {
@@ -137,8 +150,8 @@ func loadAssignment(cluster string, addrs []string) (*endpointpb.ClusterLoadAssi
 	cla := &endpointpb.ClusterLoadAssignment{ClusterName: cluster}
 	if len(lbs) > 0 {
 		cla.Endpoints = []*endpointpb.LocalityLbEndpoints{{
-			Locality:            proto.Clone(Locality).(*corepb.Locality),
-			LoadBalancingWeight: wrapperspb.UInt32(1),
+			Locality:            DefaultLocality(),
+			LoadBalancingWeight: wrapperspb.UInt32(uint32(len(lbs))),
 			LbEndpoints:         lbs,
 		}}
 	}
@@ -147,14 +160,18 @@ func loadAssignment(cluster string, addrs []string) (*endpointpb.ClusterLoadAssi
 
 func lbEndpoint(host string, port uint32) *endpointpb.LbEndpoint {
 	return &endpointpb.LbEndpoint{
-		HealthStatus:        corepb.HealthStatus_HEALTHY,
+		HealthStatus:        corepb.HealthStatus_UNKNOWN,
 		LoadBalancingWeight: wrapperspb.UInt32(1),
 		HostIdentifier: &endpointpb.LbEndpoint_Endpoint{Endpoint: &endpointpb.Endpoint{
-			Address: &corepb.Address{Address: &corepb.Address_SocketAddress{SocketAddress: &corepb.SocketAddress{
-				Protocol:      corepb.SocketAddress_TCP,
-				Address:       host,
-				PortSpecifier: &corepb.SocketAddress_PortValue{PortValue: port},
-			}}},
+			Address: socketAddress(host, port),
 		}},
 	}
+}
+
+func socketAddress(host string, port uint32) *corepb.Address {
+	return &corepb.Address{Address: &corepb.Address_SocketAddress{SocketAddress: &corepb.SocketAddress{
+		Protocol:      corepb.SocketAddress_TCP,
+		Address:       host,
+		PortSpecifier: &corepb.SocketAddress_PortValue{PortValue: port},
+	}}}
 }

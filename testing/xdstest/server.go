@@ -4,14 +4,25 @@
 // net/http/httptest: NewServer starts it and registers its Close with the
 // test.
 //
-// For every service set with SetEndpoints it serves an API listener named
-// "host:port" (an HttpConnectionManager that takes its routes from RDS and
-// ends with the router filter), a route configuration sending every call to
-// the cluster "outbound|port||host", that cluster (EDS, round robin; over
-// TLS with certificates from the client's "default" certificate provider
-// when SetTLS asks for it), and its endpoints in one weighted locality.
-// Every update is a new snapshot version, pushed to connected clients.
-// Whatever node id a client sends, it gets the same configuration.
+// For every service set with SetEndpoints it serves what istiod's gRPC
+// generator (pilot/pkg/networking/grpcgen) sends for a ServiceEntry with
+// static endpoints, as the /debug/config_dump of a real istiod shows it:
+//
+//   - LDS: an API listener named "host:port" whose HttpConnectionManager
+//     takes its routes over ADS and runs the fault and router filters;
+//   - RDS: a route configuration named "outbound|port||host" with one
+//     virtual host (the name and its short names as domains) and one route
+//     on prefix "/" to the cluster, carrying Istio's default retry policy
+//     (IstioRetryPolicy), which grpc-go applies to every call;
+//   - CDS: the EDS cluster "outbound|port||host" with no lb_policy (grpc-go
+//     uses round robin), over TLS with certificates from the client's
+//     "default" certificate provider when SetTLS asks for it;
+//   - EDS: the endpoints (weight 1, health UNKNOWN), in one locality
+//     (DefaultLocality) weighted by their number.
+//
+// WithRetryPolicy changes the retry policy or turns it off; Resources returns what is served for a service, to compare with a
+// real istiod. Every update is a new snapshot version, pushed to connected
+// clients. Whatever node id a client sends, it gets the same configuration.
 package xdstest
 
 import (
@@ -37,6 +48,7 @@ import (
 
 // Server is a fake istiod. Its methods are safe for concurrent use.
 type Server struct {
+	opts   options
 	cache  cache.SnapshotCache
 	xds    xdsserver.Server
 	ctx    context.Context
@@ -56,9 +68,9 @@ type Server struct {
 }
 
 // NewServer starts a Server on 127.0.0.1 and closes it when t's test ends.
-func NewServer(t testing.TB) *Server {
+func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s, err := Start()
+	s, err := Start(opts...)
 	if err != nil {
 		t.Fatalf("xdstest: %v", err)
 	}
@@ -68,13 +80,18 @@ func NewServer(t testing.TB) *Server {
 
 // Start starts a Server on 127.0.0.1 with a free port. The caller must Close
 // it.
-func Start() (*Server, error) {
+func Start(opts ...Option) (*Server, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("xdstest: listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
+		opts:     o,
 		ctx:      ctx,
 		cancel:   cancel,
 		addr:     lis.Addr().String(),

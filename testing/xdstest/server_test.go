@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/meshmatch/meshmatch/testing/xdstest"
 )
@@ -84,41 +85,135 @@ func TestServesIstioShapedConfig(t *testing.T) {
 	assert.Equal(t, "outbound|50504||"+host, cluster)
 
 	lis := one(t, a.fetch(t, resource.ListenerType, nil, lisName), &listenerpb.Listener{})
-	assert.Equal(t, lisName, lis.GetName())
-	hcm := &hcmpb.HttpConnectionManager{}
-	require.NoError(t, lis.GetApiListener().GetApiListener().UnmarshalTo(hcm))
-	filters := hcm.GetHttpFilters()
-	require.NotEmpty(t, filters)
-	assert.Equal(t, wellknown.Router, filters[len(filters)-1].GetName(), "last http filter")
-	routeName := hcm.GetRds().GetRouteConfigName()
-	require.NotEmpty(t, routeName, "RDS route config name")
-	assert.NotNil(t, hcm.GetRds().GetConfigSource().GetAds(), "RDS config source is ADS")
-
-	rc := one(t, a.fetch(t, resource.RouteType, nil, routeName), &routepb.RouteConfiguration{})
-	require.Len(t, rc.GetVirtualHosts(), 1)
-	vh := rc.GetVirtualHosts()[0]
-	assert.Contains(t, vh.GetDomains(), lisName)
-	require.Len(t, vh.GetRoutes(), 1)
-	assert.Equal(t, cluster, vh.GetRoutes()[0].GetRoute().GetCluster())
+	checkListener(t, lis, lisName, cluster)
+	rc := one(t, a.fetch(t, resource.RouteType, nil, cluster), &routepb.RouteConfiguration{})
+	checkRoute(t, rc, cluster)
+	assert.True(t, proto.Equal(xdstest.IstioRetryPolicy(), rc.GetVirtualHosts()[0].GetRoutes()[0].GetRoute().GetRetryPolicy()),
+		"route retry policy = %v, want IstioRetryPolicy()", rc.GetVirtualHosts()[0].GetRoutes()[0].GetRoute().GetRetryPolicy())
 
 	c := one(t, a.fetch(t, resource.ClusterType, nil, cluster), &clusterpb.Cluster{})
 	assert.Equal(t, clusterpb.Cluster_EDS, c.GetType())
-	assert.Equal(t, clusterpb.Cluster_ROUND_ROBIN, c.GetLbPolicy())
+	assert.Equal(t, clusterpb.Cluster_ROUND_ROBIN, c.GetLbPolicy(), "lb_policy unset reads as round robin")
 	assert.NotNil(t, c.GetEdsClusterConfig().GetEdsConfig().GetAds())
 
 	cla := one(t, a.fetch(t, resource.EndpointType, nil, cluster), &endpointpb.ClusterLoadAssignment{})
+	checkEndpoints(t, cla, "127.0.0.1:7001", "127.0.0.2:50504")
+	assert.Contains(t, srv.Nodes(), "sidecar~127.0.0.1~a.b~b.svc.cluster.local")
+}
+
+// checkListener checks the API listener istiod sends: HCM over ADS with the
+// fault and router filters.
+func checkListener(t *testing.T, lis *listenerpb.Listener, name, routeName string) {
+	t.Helper()
+	assert.Equal(t, name, lis.GetName())
+	hcm := &hcmpb.HttpConnectionManager{}
+	require.NoError(t, lis.GetApiListener().GetApiListener().UnmarshalTo(hcm))
+	var filters []string
+	for _, f := range hcm.GetHttpFilters() {
+		filters = append(filters, f.GetName())
+	}
+	assert.Equal(t, []string{wellknown.Fault, wellknown.Router}, filters, "http filters")
+	assert.Equal(t, routeName, hcm.GetRds().GetRouteConfigName(), "RDS route config name")
+	assert.NotNil(t, hcm.GetRds().GetConfigSource().GetAds(), "RDS config source is ADS")
+}
+
+// checkRoute checks istiod's route: one virtual host with short names, one
+// route on prefix "/" to the cluster.
+func checkRoute(t *testing.T, rc *routepb.RouteConfiguration, cluster string) {
+	t.Helper()
+	assert.Equal(t, cluster, rc.GetName())
+	require.Len(t, rc.GetVirtualHosts(), 1)
+	vh := rc.GetVirtualHosts()[0]
+	assert.Equal(t, host+":50504", vh.GetName())
+	assert.Equal(t, []string{
+		host, host + ":50504", host + ".", host + ".:50504",
+		"open-match-frontend.open-match", "open-match-frontend.open-match:50504",
+		"open-match-frontend.open-match.svc", "open-match-frontend.open-match.svc:50504",
+	}, vh.GetDomains(), "virtual host domains")
+	require.Len(t, vh.GetRoutes(), 1)
+	r := vh.GetRoutes()[0]
+	assert.Equal(t, "/", r.GetMatch().GetPrefix(), "route match prefix")
+	assert.Equal(t, cluster, r.GetRoute().GetCluster())
+}
+
+func checkEndpoints(t *testing.T, cla *endpointpb.ClusterLoadAssignment, want ...string) {
+	t.Helper()
 	require.Len(t, cla.GetEndpoints(), 1)
 	loc := cla.GetEndpoints()[0]
-	assert.True(t, proto.Equal(xdstest.Locality, loc.GetLocality()), "locality = %v, want %v", loc.GetLocality(), xdstest.Locality)
-	assert.Equal(t, uint32(1), loc.GetLoadBalancingWeight().GetValue())
+	assert.True(t, proto.Equal(xdstest.DefaultLocality(), loc.GetLocality()), "locality = %v, want %v", loc.GetLocality(), xdstest.DefaultLocality())
+	assert.Equal(t, uint32(len(want)), loc.GetLoadBalancingWeight().GetValue(), "locality weight: the sum of its endpoints' weights")
 	var got []string
 	for _, e := range loc.GetLbEndpoints() {
 		sa := e.GetEndpoint().GetAddress().GetSocketAddress()
 		got = append(got, net.JoinHostPort(sa.GetAddress(), strconv.Itoa(int(sa.GetPortValue()))))
 		assert.Equal(t, uint32(1), e.GetLoadBalancingWeight().GetValue())
+		assert.Equal(t, corepb.HealthStatus_UNKNOWN, e.GetHealthStatus(), "endpoint health as istiod sends it")
 	}
-	assert.Equal(t, []string{"127.0.0.1:7001", "127.0.0.2:50504"}, got)
-	assert.Contains(t, srv.Nodes(), "sidecar~127.0.0.1~a.b~b.svc.cluster.local")
+	assert.Equal(t, want, got)
+}
+
+func TestRetryPolicyOption(t *testing.T) {
+	custom := &routepb.RetryPolicy{RetryOn: "unavailable", NumRetries: wrapperspb.UInt32(1)}
+	for _, tc := range []struct {
+		name string
+		opts []xdstest.Option
+		want *routepb.RetryPolicy
+	}{
+		{name: "default is istio's", want: xdstest.IstioRetryPolicy()},
+		{name: "off", opts: []xdstest.Option{xdstest.WithRetryPolicy(nil)}},
+		{name: "custom", opts: []xdstest.Option{xdstest.WithRetryPolicy(custom)}, want: custom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := xdstest.NewServer(t, tc.opts...)
+			require.NoError(t, srv.SetEndpoints(host, port, "127.0.0.1"))
+			a := newADS(t, srv.Addr(), "n")
+			rc := one(t, a.fetch(t, resource.RouteType, nil, xdstest.ClusterName(host, port)), &routepb.RouteConfiguration{})
+			got := rc.GetVirtualHosts()[0].GetRoutes()[0].GetRoute().GetRetryPolicy()
+			assert.True(t, proto.Equal(tc.want, got), "retry policy = %v, want %v", got, tc.want)
+		})
+	}
+}
+
+func TestIstioRetryPolicy(t *testing.T) {
+	p := xdstest.IstioRetryPolicy()
+	assert.Equal(t, "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes", p.GetRetryOn())
+	assert.Equal(t, uint32(2), p.GetNumRetries().GetValue())
+	assert.Equal(t, int64(5), p.GetHostSelectionRetryMaxAttempts())
+	require.Len(t, p.GetRetryHostPredicate(), 1)
+	assert.Equal(t, "envoy.retry_host_predicates.previous_hosts", p.GetRetryHostPredicate()[0].GetName())
+	p.RetryOn = "changed"
+	assert.NotEqual(t, "changed", xdstest.IstioRetryPolicy().GetRetryOn(), "IstioRetryPolicy() returns a copy")
+	l := xdstest.DefaultLocality()
+	l.Zone = "changed"
+	assert.Equal(t, "xdstest-a", xdstest.DefaultLocality().GetZone(), "DefaultLocality() returns a copy")
+}
+
+func TestResources(t *testing.T) {
+	srv := xdstest.NewServer(t)
+	_, ok := srv.Resources(host, port)
+	assert.False(t, ok, "Resources() before SetEndpoints")
+	require.NoError(t, srv.SetEndpoints(host, port, "127.0.0.1"))
+	require.NoError(t, srv.SetTLS(host, port, &xdstest.TLS{}))
+	r, ok := srv.Resources(host, port)
+	require.True(t, ok, "Resources() after SetEndpoints")
+	a := newADS(t, srv.Addr(), "n")
+	cluster := xdstest.ClusterName(host, port)
+	for _, tc := range []struct {
+		typeURL, name string
+		want, got     proto.Message
+	}{
+		{typeURL: resource.ListenerType, name: xdstest.ListenerName(host, port), want: r.Listener, got: &listenerpb.Listener{}},
+		{typeURL: resource.RouteType, name: cluster, want: r.Route, got: &routepb.RouteConfiguration{}},
+		{typeURL: resource.ClusterType, name: cluster, want: r.Cluster, got: &clusterpb.Cluster{}},
+		{typeURL: resource.EndpointType, name: cluster, want: r.Endpoints, got: &endpointpb.ClusterLoadAssignment{}},
+	} {
+		got := one(t, a.fetch(t, tc.typeURL, nil, tc.name), tc.got)
+		assert.True(t, proto.Equal(tc.want, got), "%s served = %v, Resources() = %v", tc.typeURL, got, tc.want)
+	}
+	assert.NotNil(t, r.Cluster.GetTransportSocket(), "Resources() includes the TLS setting")
+	r.Listener.Name = "changed"
+	again, _ := srv.Resources(host, port)
+	assert.NotEqual(t, "changed", again.Listener.GetName(), "Resources() returns a copy")
 }
 
 func TestSetEndpointsPushesNewVersion(t *testing.T) {

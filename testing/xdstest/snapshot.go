@@ -2,11 +2,11 @@ package xdstest
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
 
-	clusterpb "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
@@ -26,7 +26,7 @@ func (s *Server) SetEndpoints(host string, port int, addrs ...string) error {
 		}
 		svc.addrs = append(svc.addrs, a)
 	}
-	if _, _, _, _, err := svc.resources(); err != nil {
+	if _, err := svc.resources(nil); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -52,6 +52,36 @@ func (s *Server) Version() string {
 	return strconv.Itoa(s.version)
 }
 
+// Resources returns a copy of what the server sends for host:port, TLS
+// included, and whether it serves that service at all.
+func (s *Server) Resources(host string, port int) (Resources, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.resourcesLocked(ListenerName(host, port))
+	if err != nil {
+		return Resources{}, false
+	}
+	return r.clone(), true
+}
+
+// resourcesLocked builds the resources of the service keyed by name.
+func (s *Server) resourcesLocked(name string) (Resources, error) {
+	svc, ok := s.services[name]
+	if !ok {
+		return Resources{}, fmt.Errorf("xdstest: no service %s", name)
+	}
+	r, err := svc.resources(s.opts.retry)
+	if err != nil {
+		return Resources{}, err
+	}
+	if tls, ok := s.tls[name]; ok {
+		if r.Cluster, err = withTLS(r.Cluster, tls); err != nil {
+			return Resources{}, err
+		}
+	}
+	return r, nil
+}
+
 // publish builds a snapshot of every service under a new version and sets
 // it for all nodes. It holds s.mu so versions are set in order.
 func (s *Server) publish() error {
@@ -63,25 +93,15 @@ func (s *Server) publish() error {
 		resource.ClusterType:  nil,
 		resource.EndpointType: nil,
 	}
-	keys := make([]string, 0, len(s.services))
-	for k := range s.services {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		lis, route, cluster, eds, err := s.services[k].resources()
+	for _, k := range slices.Sorted(maps.Keys(s.services)) {
+		r, err := s.resourcesLocked(k)
 		if err != nil {
 			return err
 		}
-		if tls, ok := s.tls[k]; ok {
-			if cluster, err = withTLS(cluster.(*clusterpb.Cluster), tls); err != nil {
-				return err
-			}
-		}
-		byType[resource.ListenerType] = append(byType[resource.ListenerType], lis)
-		byType[resource.RouteType] = append(byType[resource.RouteType], route)
-		byType[resource.ClusterType] = append(byType[resource.ClusterType], cluster)
-		byType[resource.EndpointType] = append(byType[resource.EndpointType], eds)
+		byType[resource.ListenerType] = append(byType[resource.ListenerType], r.Listener)
+		byType[resource.RouteType] = append(byType[resource.RouteType], r.Route)
+		byType[resource.ClusterType] = append(byType[resource.ClusterType], r.Cluster)
+		byType[resource.EndpointType] = append(byType[resource.EndpointType], r.Endpoints)
 	}
 	s.version++
 	snap, err := cache.NewSnapshot(strconv.Itoa(s.version), byType)
