@@ -5,7 +5,9 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -128,8 +130,13 @@ func TestMeterProviderCountsAutoDecisionsAndWatchResumes(t *testing.T) {
 	fe.setAssignment("t1", &pb.Assignment{Connection: "10.0.0.1:7777"})
 	fe.fail("WatchAssignments", errUnavailable)
 	mp, r := meterForTest(t)
+	var mu sync.Mutex
 	var seen []balancer.Decision
-	a := balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{srv.addr}}}, OnDecision: func(d balancer.Decision) { seen = append(seen, d) }}
+	a := balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{srv.addr}}}, OnDecision: func(d balancer.Decision) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, d)
+	}}
 	conn := dial(t, srv.addr, omclient.WithStrategy(a), omclient.WithMeterProvider(mp))
 	for a, err := range omclient.NewFrontend(conn).WatchAssignments(ctx, "t1") {
 		if err != nil || a.GetConnection() != "10.0.0.1:7777" {
@@ -140,9 +147,11 @@ func TestMeterProviderCountsAutoDecisionsAndWatchResumes(t *testing.T) {
 	if got, _ := sum(t, r, "meshmatch.strategy.decisions", attribute.String("meshmatch.strategy", "static"), attribute.String("meshmatch.decision.kind", "detected")); got != 1 {
 		t.Errorf("meshmatch.strategy.decisions{static, detected} = %d, want 1", got)
 	}
+	mu.Lock()
 	if len(seen) != 1 {
 		t.Errorf("the Auto's own OnDecision saw %d decisions, want 1", len(seen))
 	}
+	mu.Unlock()
 	if got, _ := sum(t, r, "meshmatch.watch.resumes", attribute.String("server.address", srv.addr)); got != 1 {
 		t.Errorf("meshmatch.watch.resumes = %d, want 1", got)
 	}
@@ -205,5 +214,35 @@ func TestMeterProviderCountsQueryPoolsRestarts(t *testing.T) {
 		if got, _ := sum(t, r, name, method); got != 1 {
 			t.Errorf("%s{QueryTickets} = %d, want 1", name, got)
 		}
+	}
+}
+
+// TestMeterProviderCountsFallback: an Auto whose first strategy cannot
+// connect within its gate falls back, which the decision counter records
+// with kind "fallback" and the fallback counter with the strategy moved to.
+func TestMeterProviderCountsFallback(t *testing.T) {
+	ctx := testContext(t)
+	_, srv := startFrontend(t)
+	mp, r := meterForTest(t)
+	a := &balancer.Auto{
+		Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{closedPort(t)}}, balancer.Headless{}},
+		Gate:       50 * time.Millisecond,
+	}
+	conn := dial(t, srv.addr, omclient.WithStrategy(a), omclient.WithMeterProvider(mp))
+	if _, err := omclient.NewFrontend(conn).GetTicket(ctx, "t1"); err != nil {
+		t.Fatalf("GetTicket() = %v", err)
+	}
+	headless := attribute.String("meshmatch.strategy", "headless")
+	if got, _ := sum(t, r, "meshmatch.strategy.decisions", headless, attribute.String("meshmatch.decision.kind", "fallback")); got != 1 {
+		t.Errorf("meshmatch.strategy.decisions{headless, fallback} = %d, want 1", got)
+	}
+	if got, _ := sum(t, r, "meshmatch.strategy.fallbacks", headless); got != 1 {
+		t.Errorf("meshmatch.strategy.fallbacks{headless} = %d, want 1", got)
+	}
+	if got, _ := sum(t, r, "meshmatch.strategy.in_use", headless); got != 1 {
+		t.Errorf("meshmatch.strategy.in_use{headless} = %d, want 1", got)
+	}
+	if a.OnDecision != nil {
+		t.Errorf("NewConn changed the caller's Auto")
 	}
 }
