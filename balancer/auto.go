@@ -73,6 +73,12 @@ type Auto struct {
 	// Logger receives every detection that differs from the previous one of
 	// its strategy, every decision, and state changes (debug). nil discards.
 	Logger *slog.Logger
+	// OnDecision, when set, is called with every decision a connection of
+	// this Auto makes: the first choice ("detected", or "fallback" when a
+	// higher strategy missed its gate), "move_down", "move_up", and "none"
+	// when no strategy is available. It runs on the connection's supervisor
+	// goroutine and must not block. omclient counts decisions with it.
+	OnDecision func(Decision)
 }
 
 // Name returns "auto".
@@ -130,6 +136,9 @@ func (a Auto) Dial(addr string, opts ...grpc.DialOption) (Conn, error) {
 		Stable:        or(a.Stable, DefaultStable),
 		Logger:        logger(a.Logger),
 	}
+	if a.OnDecision != nil {
+		cfg.OnDecision = func(d auto.Decision) { a.OnDecision(fromAuto(d)) }
+	}
 	for i, s := range chain {
 		cfg.Chain[i] = bind(s, addr, opts)
 	}
@@ -155,13 +164,15 @@ func bind(s Strategy, addr string, opts []grpc.DialOption) auto.Strategy {
 type autoConn struct{ *auto.Conn }
 
 // Decision returns the connection's current decision.
-func (c autoConn) Decision() Decision {
-	d := c.Conn.Decision()
+func (c autoConn) Decision() Decision { return fromAuto(c.Conn.Decision()) }
+
+// fromAuto converts the supervisor's decision.
+func fromAuto(d auto.Decision) Decision {
 	dets := make([]Detection, len(d.Detections))
 	for i, det := range d.Detections {
 		dets[i] = Detection(det)
 	}
-	return Decision{Strategy: d.Strategy, Reason: d.Reason, At: d.At, Detections: dets}
+	return Decision{Strategy: d.Strategy, Kind: d.Kind, Reason: d.Reason, At: d.At, Detections: dets}
 }
 
 func (a Auto) chain() []Strategy {

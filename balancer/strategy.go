@@ -62,6 +62,10 @@ type Detection struct {
 type Decision struct {
 	// Strategy is the Name of the strategy in use, or "" before any was chosen.
 	Strategy string
+	// Kind classifies the decision: "detected", "fallback", "move_down",
+	// "move_up" or "none" for Auto (see OnDecision); empty when the
+	// connection has not decided yet or does not choose.
+	Kind string
 	// Reason says why it was chosen (or why the connection moved to it).
 	Reason string
 	// At is when the decision was made.

@@ -2,6 +2,7 @@ package omclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/telemetry"
 )
 
 // Conn is a balanced connection to one Open-Match service. It implements
@@ -29,6 +31,7 @@ type Conn struct {
 	grace    time.Duration
 	hint     string // see dialAddr
 	why      string // why strategy was chosen when it is not a Reporter
+	tel      *telemetry.Client
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -47,27 +50,51 @@ func NewConn(addr string, opts ...Option) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, why := cfg.strategy, "set by WithStrategy"
+	s, why, kind := cfg.strategy, "set by WithStrategy", "configured"
 	if s == nil {
 		if s, why, err = defaultStrategy(cfg.logger); err != nil {
 			return nil, err
 		}
+		kind = "forced"
 	}
-	dopts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithKeepaliveParams(cfg.keepalive),
-	}, cfg.dialOpts...)
-	cc, err := s.Dial(addr, dopts...)
+	tel, err := telemetry.NewClient(cfg.providers.Meter, addr)
+	if err != nil {
+		return nil, fmt.Errorf("omclient: meter provider: %w", err)
+	}
+	s, isAuto := observed(s, tel)
+	cc, err := s.Dial(addr, dialOptions(cfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("omclient: dial %s with %s strategy: %w", addr, s.Name(), err)
 	}
-	return &Conn{addr: addr, strategy: s, cc: cc, logger: cfg.logger, retry: cfg.retry, grace: cfg.watchGrace, hint: cfg.hint, why: why}, nil
+	c := &Conn{addr: addr, strategy: s, cc: cc, logger: cfg.logger, retry: cfg.retry, grace: cfg.watchGrace, hint: cfg.hint, why: why, tel: tel}
+	if !isAuto {
+		tel.Decision(s.Name(), kind)
+	}
+	if err := tel.RegisterInUse(func() string { return c.Decision().Strategy }); err != nil {
+		_ = cc.Close()
+		return nil, fmt.Errorf("omclient: meter provider: %w", err)
+	}
+	return c, nil
+}
+
+// dialOptions are meshmatch's defaults, then grpc-go's telemetry, then the
+// user's own.
+func dialOptions(cfg config) []grpc.DialOption {
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(cfg.keepalive),
+	}
+	opts = append(opts, cfg.providers.DialOptions()...)
+	return append(opts, cfg.dialOpts...)
 }
 
 // Invoke performs a unary RPC. It implements grpc.ClientConnInterface.
 func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	if c.closed.Load() {
 		return closedError{}
+	}
+	if telemetry.IsRetry(ctx) {
+		c.tel.Retry(ctx, method)
 	}
 	return withHint(c.hint, c.cc.Invoke(ctx, method, args, reply, opts...))
 }
@@ -76,6 +103,10 @@ func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts 
 func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if c.closed.Load() {
 		return nil, closedError{}
+	}
+	if telemetry.IsRetry(ctx) {
+		c.tel.Retry(ctx, method)
+		c.tel.Restart(ctx, method)
 	}
 	cs, err := c.cc.NewStream(ctx, desc, method, opts...)
 	if err != nil || c.hint == "" {
@@ -104,7 +135,7 @@ func (c *Conn) Decision() balancer.Decision {
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
-		c.closeErr = c.cc.Close()
+		c.closeErr = errors.Join(c.cc.Close(), c.tel.Close())
 	})
 	return c.closeErr
 }

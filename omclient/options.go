@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/telemetry"
 )
 
 // Option configures a Conn.
@@ -28,6 +29,7 @@ type config struct {
 	keepalive  keepalive.ClientParameters
 	watchGrace time.Duration
 	hint       string // added to connection errors, see dialAddr
+	providers  telemetry.Providers
 }
 
 // DefaultKeepalive returns the client keepalive meshmatch uses: Time 20 s,

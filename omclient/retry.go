@@ -138,7 +138,7 @@ func retry[T any](ctx context.Context, p RetryPolicy, call func(context.Context)
 	w := p.waiter(ctx)
 	defer w.stop()
 	for w.wait(ctx) {
-		res, err = call(ctx)
+		res, err = call(retried(ctx))
 		if err == nil || !retryable(err) {
 			return res, err
 		}

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/meshmatch/meshmatch/internal/telemetry"
 )
 
 // ServerOption configures a Server.
@@ -23,9 +25,10 @@ type serverOptionFunc func(*serverConfig)
 func (f serverOptionFunc) applyServer(c *serverConfig) { f(c) }
 
 type serverConfig struct {
-	grpcOpts []grpc.ServerOption
-	logger   *slog.Logger
-	err      error // a bad option; Serve returns it
+	grpcOpts  []grpc.ServerOption
+	logger    *slog.Logger
+	err       error // a bad option; Serve returns it
+	providers telemetry.Providers
 }
 
 // WithServerOptions adds grpc.ServerOptions (credentials, interceptors),
@@ -68,7 +71,8 @@ func newServer(opts []ServerOption) *Server {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	gopts := append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement())}, cfg.grpcOpts...)
+	gopts := append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(KeepaliveEnforcement())}, cfg.providers.ServerOptions()...)
+	gopts = append(gopts, cfg.grpcOpts...)
 	s := &Server{gs: grpc.NewServer(gopts...), health: health.NewServer(), logger: cfg.logger, err: cfg.err}
 	healthpb.RegisterHealthServer(s.gs, s.health)
 	return s

@@ -73,6 +73,9 @@ func (w *watcher) run(ctx context.Context, yield func(*pb.Assignment, error) boo
 		if !wt.wait(ctx) {
 			return status.FromContextError(ctx.Err()).Err()
 		}
+		if c := w.f.s.conn; c != nil {
+			c.tel.Resume(ctx)
+		}
 	}
 }
 

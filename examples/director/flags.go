@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/director"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 )
 
@@ -24,6 +25,7 @@ type config struct {
 	rounds    int
 	timeout   time.Duration
 	failEvery int64
+	metrics   string // -metrics-addr
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -37,7 +39,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", director.DefaultCallTimeout, "bound for each round's calls")
 	fs.Int64Var(&c.failEvery, "fail-every", 0, "fail every n-th game server allocation (0: never)")
 	mmf := ""
+	metrics.Flag(fs, &c.metrics)
 	err := cli.Parse(fs, args,
+		metrics.Check(&c.metrics),
 		func() error { c.backend = omclient.BackendAddr(c.backend); return nil },
 		cli.Addr("backend", &c.backend),
 		func() error { mmf = net.JoinHostPort(c.mmfHost, strconv.Itoa(c.mmfPort)); return nil },

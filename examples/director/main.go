@@ -24,6 +24,7 @@ import (
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/director"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
@@ -43,7 +44,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Exit(stderr, prog, err)
 	}
-	be, err := omclient.DialBackend(c.backend)
+	ep, err := metrics.Start(c.metrics, prog, stdout)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	defer ep.Close()
+	be, err := omclient.DialBackend(c.backend, ep.Options()...)
 	if err != nil {
 		return cli.Exit(stderr, prog, err)
 	}

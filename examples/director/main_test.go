@@ -82,6 +82,7 @@ func TestStopsOnCancel(t *testing.T) {
 func TestRunBadInput(t *testing.T) {
 	closed := clitest.ClosedAddr(t)
 	clitest.RunCases(t, run, []clitest.Case{
+		{Name: "malformed metrics address", Args: []string{"-metrics-addr", "nowhere"}, Code: 2, Stderr: "-metrics-addr: invalid address"},
 		{Name: "negative rounds", Args: []string{"-rounds", "-1"}, Code: 2, Stderr: "director: -rounds must not be negative, got -1"},
 		{Name: "port 0", Args: []string{"-mmf-port", "0"}, Code: 2, Stderr: "-mmf-host and -mmf-port: invalid address"},
 		{Name: "port too high", Args: []string{"-mmf-port", "70000"}, Code: 2, Stderr: "-mmf-host and -mmf-port: invalid address"},

@@ -21,6 +21,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
@@ -36,8 +37,9 @@ func main() {
 
 // config holds the evaluator's flags.
 type config struct {
-	listen    string
-	maxSpread float64
+	listen      string
+	maxSpread   float64
+	metricsAddr string
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -45,7 +47,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs := cli.NewFlagSet(prog, stderr)
 	fs.StringVar(&c.listen, "listen", ":50508", "address to serve the Evaluator service on")
 	fs.Float64Var(&c.maxSpread, "max-spread", 20, "highest skill spread (best minus worst player) a match may have")
-	err := cli.Parse(fs, args, cli.ListenAddr("listen", &c.listen), cli.NonNegative("max-spread", &c.maxSpread))
+	metrics.Flag(fs, &c.metricsAddr)
+	err := cli.Parse(fs, args, cli.ListenAddr("listen", &c.listen), cli.NonNegative("max-spread", &c.maxSpread), metrics.Check(&c.metricsAddr))
 	return c, err
 }
 
@@ -55,13 +58,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Exit(stderr, prog, err)
 	}
+	ep, err := metrics.Start(c.metricsAddr, prog, stdout)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	defer ep.Close()
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return cli.Exit(stderr, prog, fmt.Errorf("listen: %w", err))
 	}
 	srv := omclient.NewEvaluatorServer(func(_ context.Context, proposals []*pb.Match) ([]string, error) {
 		return Evaluate(proposals, c.maxSpread), nil
-	})
+	}, ep.ServerOptions()...)
 	fmt.Fprintf(stdout, "evaluator: serving on %s (max skill spread %g)\n", lis.Addr(), c.maxSpread)
 	if err := cli.Serve(ctx, srv, lis); err != nil {
 		return cli.Exit(stderr, prog, err)

@@ -113,6 +113,7 @@ func TestRunBadInput(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 	clitest.RunCases(t, run, []clitest.Case{
+		{Name: "malformed metrics address", Args: []string{"-metrics-addr", "nowhere"}, Code: 2, Stderr: "-metrics-addr: invalid address"},
 		{Name: "negative spread", Args: []string{"-max-spread", "-1"}, Code: 2, Stderr: "evaluator: -max-spread must not be negative"},
 		{Name: "malformed listen", Args: []string{"-listen", "127.0.0.1:http2"}, Code: 2, Stderr: "-listen: invalid address"},
 		{Name: "not a number", Args: []string{"-max-spread", "wide"}, Code: 2, Stderr: `invalid value "wide" for flag -max-spread`},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 )
 
@@ -15,6 +16,7 @@ type config struct {
 	rate     float64
 	seed     uint64
 	timeout  time.Duration
+	metrics  string // -metrics-addr
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -25,7 +27,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.rate, "rate", 0, "players arriving per second (0: all at once)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the players' regions and skills")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "bound for every player to be assigned")
+	metrics.Flag(fs, &c.metrics)
 	err := cli.Parse(fs, args,
+		metrics.Check(&c.metrics),
 		func() error { c.frontend = omclient.FrontendAddr(c.frontend); return nil },
 		cli.Addr("frontend", &c.frontend),
 		cli.Positive("players", &c.players),

@@ -24,6 +24,7 @@ import (
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/director"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/examples/internal/players"
 	"github.com/meshmatch/meshmatch/examples/internal/progress"
 	"github.com/meshmatch/meshmatch/omclient"
@@ -44,7 +45,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Exit(stderr, prog, err)
 	}
-	fe, err := omclient.DialFrontend(c.frontend)
+	ep, err := metrics.Start(c.metrics, prog, stdout)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	defer ep.Close()
+	fe, err := omclient.DialFrontend(c.frontend, ep.Options()...)
 	if err != nil {
 		return cli.Exit(stderr, prog, err)
 	}

@@ -44,6 +44,7 @@ func TestPlayersAssigned(t *testing.T) {
 func TestRunBadInput(t *testing.T) {
 	closed := clitest.ClosedAddr(t)
 	clitest.RunCases(t, run, []clitest.Case{
+		{Name: "malformed metrics address", Args: []string{"-metrics-addr", "nowhere"}, Code: 2, Stderr: "-metrics-addr: invalid address"},
 		{Name: "negative players", Args: []string{"-players", "-1"}, Code: 2, Stderr: "frontend: -players must be positive, got -1"},
 		{Name: "no players", Args: []string{"-players", "0"}, Code: 2, Stderr: "-players must be positive"},
 		{Name: "negative rate", Args: []string{"-rate", "-5"}, Code: 2, Stderr: "-rate must not be negative"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 )
 
@@ -16,6 +17,7 @@ type config struct {
 	teamSize int
 	maxWait  time.Duration
 	timeout  time.Duration
+	metrics  string // -metrics-addr
 }
 
 func (c config) rules() game.Rules {
@@ -30,7 +32,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.teamSize, "team-size", 2, "players per team; a match has two teams")
 	fs.DurationVar(&c.maxWait, "max-wait", 10*time.Second, "wait after which leftover players play short-handed (0: never)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "bound for reaching the query service at start")
+	metrics.Flag(fs, &c.metrics)
 	err := cli.Parse(fs, args,
+		metrics.Check(&c.metrics),
 		cli.ListenAddr("listen", &c.listen),
 		func() error { c.query = omclient.QueryAddr(c.query); return nil },
 		cli.Addr("query", &c.query),

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
@@ -40,17 +41,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Exit(stderr, prog, err)
 	}
+	ep, err := metrics.Start(c.metrics, prog, stdout)
+	if err != nil {
+		return cli.Exit(stderr, prog, err)
+	}
+	defer ep.Close()
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return cli.Exit(stderr, prog, fmt.Errorf("listen: %w", err))
 	}
-	return cli.Exit(stderr, prog, serve(ctx, c, lis, stdout))
+	return cli.Exit(stderr, prog, serve(ctx, c, lis, stdout, ep))
 }
 
 // serve checks that the query service answers, then serves the match
 // function on lis until ctx ends.
-func serve(ctx context.Context, c config, lis net.Listener, stdout io.Writer) error {
-	q, err := omclient.DialQuery(c.query)
+func serve(ctx context.Context, c config, lis net.Listener, stdout io.Writer, ep *metrics.Endpoint) error {
+	q, err := omclient.DialQuery(c.query, ep.Options()...)
 	if err != nil {
 		_ = lis.Close()
 		return err
@@ -60,7 +66,7 @@ func serve(ctx context.Context, c config, lis net.Listener, stdout io.Writer) er
 		_ = lis.Close()
 		return err
 	}
-	srv := omclient.NewMatchFunctionServer(q, c.rules().MatchFunc())
+	srv := omclient.NewMatchFunctionServer(q, c.rules().MatchFunc(), ep.ServerOptions()...)
 	fmt.Fprintf(stdout, "mmf: serving on %s (teams of %d, short-handed after %v), querying %s\n",
 		lis.Addr(), c.teamSize, c.maxWait, c.query)
 	if err := cli.Serve(ctx, srv, lis); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/clitest"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 	"github.com/meshmatch/meshmatch/testing/omtest"
@@ -52,7 +53,7 @@ func TestServeFetchMatches(t *testing.T) {
 	serveCtx, stop := context.WithCancel(ctx)
 	var out clitest.Output
 	served := make(chan error, 1)
-	go func() { served <- serve(serveCtx, c, lis, &out) }()
+	go func() { served <- serve(serveCtx, c, lis, &out, &metrics.Endpoint{}) }()
 	require.NoError(t, out.WaitFor(ctx, "mmf: serving on"))
 
 	be := omclient.NewBackend(core.Conn())
@@ -104,6 +105,7 @@ func TestRunBadInput(t *testing.T) {
 		{Name: "negative max wait", Args: []string{"-max-wait", "-1s"}, Code: 2, Stderr: "-max-wait must not be negative"},
 		{Name: "malformed listen", Args: []string{"-listen", "nowhere"}, Code: 2, Stderr: "-listen: invalid address"},
 		{Name: "malformed query", Args: []string{"-query", "query:port"}, Code: 2, Stderr: "-query: invalid address"},
+		{Name: "malformed metrics address", Args: []string{"-metrics-addr", "nowhere"}, Code: 2, Stderr: "-metrics-addr: invalid address"},
 		{Name: "unknown flag", Args: []string{"-nope"}, Code: 2, Stderr: "flag provided but not defined: -nope"},
 		{Name: "extra argument", Args: []string{"extra"}, Code: 2, Stderr: `unexpected arguments ["extra"]`},
 		{Name: "port in use", Args: []string{"-listen", busy.Addr().String()}, Code: 1, Stderr: "mmf: listen:"},

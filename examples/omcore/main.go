@@ -7,7 +7,7 @@
 // cluster install. Its servers enforce Open-Match's keepalive policy. Stop it
 // with Ctrl-C.
 //
-//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-admin addr] [-frontend-http addr] [-backend-http addr] [-query-http addr] [-v]
+//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-admin addr] [-frontend-http addr] [-backend-http addr] [-query-http addr] [-metrics-addr addr] [-v]
 //
 // With -admin, an HTTP admin endpoint listens there: POST /reset forgets
 // every ticket, backfill and pending ticket (omtest.Server.Reset), as
@@ -16,7 +16,9 @@
 //
 //	curl -X POST http://127.0.0.1:51599/reset
 //
-// It also serves the API as HTTP/JSON on upstream's HTTP ports (http.go).
+// It also serves the API as HTTP/JSON on upstream's HTTP ports (http.go),
+// and with -metrics-addr its gRPC server metrics and the metrics of its
+// connections to match functions in the Prometheus format on /metrics.
 package main
 
 import (
@@ -33,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
@@ -63,10 +66,18 @@ func exitCode(err error) int {
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtest.Server)) error {
 	var ac adminConfig
 	var hc httpConfig
-	cfg, err := parseFlags(args, stderr, ac.register, hc.register)
+	var metricsAddr string
+	cfg, err := parseFlags(args, stderr, ac.register, hc.register, func(fs *flag.FlagSet) { metrics.Flag(fs, &metricsAddr) })
 	if err != nil {
 		return err
 	}
+	ep, err := metrics.Start(metricsAddr, "omcore", stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "omcore: %v\n", err)
+		return err
+	}
+	defer ep.Close()
+	cfg.MeterProvider = ep.MeterProvider()
 	s, err := omtest.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "omcore: %v\n", err)

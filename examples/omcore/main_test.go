@@ -125,6 +125,8 @@ func TestRunErrors(t *testing.T) {
 		{name: "extra arguments", args: []string{"extra"}, wantCode: 2, wantOut: "unexpected arguments"},
 		{name: "port in use", args: []string{"-frontend", "127.0.0.1:0", "-backend", busy.Addr().String(), "-query", "127.0.0.1:0"},
 			wantCode: 1, wantOut: "omcore: omtest: listen on " + busy.Addr().String()},
+		{name: "metrics port in use", args: append([]string{"-metrics-addr", busy.Addr().String()}, loopbackFlags...),
+			wantCode: 1, wantOut: "omcore: metrics: listen on " + busy.Addr().String()},
 		{name: "admin port in use", args: append([]string{"-admin", busy.Addr().String()}, loopbackFlags...),
 			wantCode: 1, wantOut: "omcore: admin: listen on " + busy.Addr().String()},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
+	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 )
 
 // config holds the quickstart's flags.
@@ -20,6 +21,8 @@ type config struct {
 	seed      uint64
 	timeout   time.Duration
 	progress  time.Duration
+	metrics   string        // -metrics-addr
+	hold      time.Duration // how long to keep serving after the summary
 
 	// A real Open-Match instead of the embedded core.
 	frontend, backend, query string
@@ -53,7 +56,11 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.query, "query", "", "query service of a real Open-Match, host:port")
 	fs.StringVar(&c.mmfHost, "mmf-host", "", "host a real Open-Match backend reaches the local match functions at (default "+mmfName+" with the embedded core, 127.0.0.1 otherwise)")
 	fs.IntVar(&c.mmfPort, "mmf-port", 0, "port of the match function replicas (0: any free port)")
+	metrics.Flag(fs, &c.metrics)
+	fs.DurationVar(&c.hold, "hold", 0, "after the summary, keep everything running (and -metrics-addr serving) this long, or until interrupted")
 	return c, cli.Parse(fs, args,
+		metrics.Check(&c.metrics),
+		cli.NonNegative("hold", &c.hold),
 		cli.Positive("players", &c.players),
 		cli.NonNegative("rate", &c.rate),
 		cli.Positive("team-size", &c.teamSize),

@@ -28,6 +28,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,45 +60,71 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // run sets everything up, plays, prints the summary and tears down. The
 // summary is nil when the run failed before playing.
-func (c config) run(ctx context.Context, stdout io.Writer) (sum *summary, err error) {
+func (c config) run(parent context.Context, stdout io.Writer) (sum *summary, err error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
 
+	tel, err := newTelemetry()
+	defer func() { err = errors.Join(err, tel.close()) }()
+	if err != nil {
+		return nil, err
+	}
 	rs, err := listenReplicas(c.listen, c.mmfPort)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := startServices(c, rs)
+	svc, err := startServices(c, rs, tel)
 	if err != nil {
 		_ = rs.close(ctx)
 		return nil, err
 	}
 	defer func() { err = teardown(err, svc, rs) }()
-	rs.serve(omclient.NewQuery(svc.q.Conn), c.rules())
+	if err := rs.serve(omclient.NewQuery(svc.q.Conn), c.rules(), tel); err != nil {
+		return nil, err
+	}
+	if err := tel.serve(c.metrics, stdout); err != nil {
+		return nil, err
+	}
 	printSetup(stdout, c, rs, svc)
-	if err := ready(ctx, stdout, svc, rs); err != nil {
+	if err := ready(ctx, stdout, svc, rs, tel); err != nil {
 		return nil, err
 	}
 	var counters progress.Counters
 	stop := progress.Every(stdout, c.progress, counters.String)
 	out, err := c.play(ctx, svc, rs, &counters)
 	stop()
-	sum = summarize(c, time.Since(start), out, rs, svc)
+	sum = summarize(c, time.Since(start), out, rs, svc, tel)
 	sum.print(stdout)
+	c.holdOpen(parent, stdout)
 	return sum, err
+}
+
+// holdOpen keeps the run alive for -hold after the summary, so that
+// /metrics can be scraped with everything still up.
+func (c config) holdOpen(ctx context.Context, stdout io.Writer) {
+	if c.hold <= 0 {
+		return
+	}
+	fmt.Fprintf(stdout, "holding for %v (interrupt to stop)\n", c.hold)
+	t := time.NewTimer(c.hold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // ready checks the services and, when the core dials the replicas itself,
 // waits until every replica answers through the core's connection.
-func ready(ctx context.Context, stdout io.Writer, svc *services, rs *replicas) error {
+func ready(ctx context.Context, stdout io.Writer, svc *services, rs *replicas, tel *telemetry) error {
 	if err := svc.check(ctx); err != nil {
 		return err
 	}
 	if svc.mmf.Conn == nil {
 		return nil
 	}
-	n, err := rs.warmUp(ctx, svc.mmf.Conn)
+	n, err := rs.warmUp(ctx, svc.mmf.Conn, tel)
 	if err != nil {
 		return err
 	}

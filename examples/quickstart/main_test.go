@@ -130,6 +130,8 @@ func TestRunBadInput(t *testing.T) {
 		},
 		{Name: "mmf port too high", Args: []string{"-mmf-port", "70000"}, Code: 2, Stderr: "-mmf-port must be in [0, 65535]"},
 		{Name: "bad mmf host", Args: []string{"-mmf-host", "bad host"}, Code: 2, Stderr: "-mmf-host: invalid address"},
+		{Name: "malformed metrics address", Args: []string{"-metrics-addr", "nowhere"}, Code: 2, Stderr: "-metrics-addr: invalid address"},
+		{Name: "negative hold", Args: []string{"-hold", "-1s"}, Code: 2, Stderr: "-hold must not be negative"},
 		{Name: "extra argument", Args: []string{"now"}, Code: 2, Stderr: `unexpected arguments ["now"]`},
 		{
 			Name: "unreachable Open-Match", Code: 1, Stderr: "quickstart: frontend at " + closed + " unreachable: ",

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"google.golang.org/grpc"
@@ -15,19 +14,17 @@ import (
 
 	"github.com/meshmatch/meshmatch/examples/internal/game"
 	"github.com/meshmatch/meshmatch/omclient"
-	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
 // replicaIPs are where the three match function replicas listen, one port
 // for all, as three pods of a headless Service would.
 var replicaIPs = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 
-// replica is one match function server and what it has served.
+// replica is one match function server; what it served is in its meter
+// (telemetry.runs, telemetry.checks).
 type replica struct {
-	lis    net.Listener
-	srv    *omclient.Server
-	runs   atomic.Int64 // MatchFunction.Run calls
-	checks atomic.Int64 // health checks (the warm-up)
+	lis net.Listener
+	srv *omclient.Server
 }
 
 func (r *replica) addr() string { return r.lis.Addr().String() }
@@ -151,12 +148,15 @@ func (rs *replicas) ips() []string {
 }
 
 // serve starts every replica's match function server: the team rules over
-// pools read through q, counting Run calls and health checks.
-func (rs *replicas) serve(q *omclient.Query, rules game.Rules) {
+// pools read through q, each server recording grpc-go's server metrics in a
+// meter of its own from tel.
+func (rs *replicas) serve(q *omclient.Query, rules game.Rules, tel *telemetry) error {
 	for _, r := range rs.list {
-		r.srv = omclient.NewMatchFunctionServer(q, rules.MatchFunc(), omclient.WithServerOptions(
-			grpc.ChainStreamInterceptor(countStream(pb.MatchFunction_Run_FullMethodName, &r.runs)),
-			grpc.ChainUnaryInterceptor(countUnary(healthpb.Health_Check_FullMethodName, &r.checks))))
+		opts, err := tel.addReplica(r.addr())
+		if err != nil {
+			return err
+		}
+		r.srv = omclient.NewMatchFunctionServer(q, rules.MatchFunc(), opts...)
 		rs.wg.Go(func() {
 			if err := r.srv.Serve(r.lis); err != nil {
 				rs.mu.Lock()
@@ -165,34 +165,17 @@ func (rs *replicas) serve(q *omclient.Query, rules game.Rules) {
 			}
 		})
 	}
-}
-
-func countStream(method string, n *atomic.Int64) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if info.FullMethod == method {
-			n.Add(1)
-		}
-		return h(srv, ss)
-	}
-}
-
-func countUnary(method string, n *atomic.Int64) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if info.FullMethod == method {
-			n.Add(1)
-		}
-		return h(ctx, req)
-	}
+	return nil
 }
 
 // warmUp sends health checks through cc, the core's connection to the
 // replicas, until every replica has answered one. round_robin only picks
 // READY backends, so afterwards all three are READY and Run calls spread
 // evenly from the first round on. It returns the number of checks sent.
-func (rs *replicas) warmUp(ctx context.Context, cc grpc.ClientConnInterface) (int, error) {
+func (rs *replicas) warmUp(ctx context.Context, cc grpc.ClientConnInterface, tel *telemetry) (int, error) {
 	hc := healthpb.NewHealthClient(cc)
 	sent := 0
-	for !rs.allChecked() {
+	for !rs.allChecked(tel) {
 		sent++
 		if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
 			return sent, fmt.Errorf("match function replicas not all reachable: %w", err)
@@ -201,9 +184,9 @@ func (rs *replicas) warmUp(ctx context.Context, cc grpc.ClientConnInterface) (in
 	return sent, nil
 }
 
-func (rs *replicas) allChecked() bool {
-	for _, r := range rs.list {
-		if r.checks.Load() == 0 {
+func (rs *replicas) allChecked(tel *telemetry) bool {
+	for i := range rs.list {
+		if tel.checks(i) == 0 {
 			return false
 		}
 	}

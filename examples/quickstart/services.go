@@ -56,17 +56,18 @@ func (s *services) conns() []conn {
 
 // startServices connects to a real Open-Match, or starts the embedded core
 // with the replicas behind a name of the loopback DNS server.
-func startServices(c config, rs *replicas) (*services, error) {
+func startServices(c config, rs *replicas, tel *telemetry) (*services, error) {
 	if c.external() {
-		return connectAll(&services{}, c.frontend, c.backend, c.query, nil, "")
+		return connectAll(&services{}, c.frontend, c.backend, c.query, tel.options(), "")
 	}
 	s := &services{}
-	if err := s.startMMFConn(c, rs); err != nil {
+	if err := s.startMMFConn(c, rs, tel); err != nil {
 		s.close()
 		return nil, err
 	}
 	target := s.mmf.Addr()
 	core, err := omtest.Start(omtest.Config{
+		MeterProvider:        tel.conns.mp,
 		RegistrationInterval: registrationWindow,
 		Dialer: func(t string) (grpc.ClientConnInterface, io.Closer, error) {
 			if t != target {
@@ -82,13 +83,13 @@ func startServices(c config, rs *replicas) (*services, error) {
 	s.core = core
 	static := balancer.Static{Addrs: []string{core.Addr()}}
 	why := "the embedded core listens on one known loopback address; there is nothing to discover"
-	return connectAll(s, core.FrontendAddr(), core.BackendAddr(), core.QueryAddr(), omclient.WithStrategy(static), why)
+	return connectAll(s, core.FrontendAddr(), core.BackendAddr(), core.QueryAddr(), append(tel.options(), omclient.WithStrategy(static)), why)
 }
 
 // startMMFConn makes the connection the core reaches the replicas with: the
 // headless strategy over mmfName in the loopback DNS server, or, when the
 // replicas could not share a port, the static strategy over their addresses.
-func (s *services) startMMFConn(c config, rs *replicas) error {
+func (s *services) startMMFConn(c config, rs *replicas, tel *telemetry) error {
 	target := net.JoinHostPort(c.mmfHost, strconv.Itoa(rs.port))
 	var strategy balancer.Strategy
 	var why string
@@ -106,7 +107,7 @@ func (s *services) startMMFConn(c config, rs *replicas) error {
 		strategy = balancer.Static{Addrs: rs.addrs()}
 		why = "the replicas are on three ports of one address, which DNS cannot list"
 	}
-	mmf, err := omclient.NewConn(target, omclient.WithStrategy(strategy))
+	mmf, err := omclient.NewConn(target, append(tel.options(), omclient.WithStrategy(strategy))...)
 	if err != nil {
 		return fmt.Errorf("quickstart: %w", err)
 	}
@@ -114,17 +115,14 @@ func (s *services) startMMFConn(c config, rs *replicas) error {
 	return nil
 }
 
-// connectAll connects to the frontend, backend and query services. A nil
-// opt leaves the choice to omclient's default Auto chain.
-func connectAll(s *services, fe, be, q string, opt omclient.Option, why string) (*services, error) {
+// connectAll connects to the frontend, backend and query services with
+// opts; without WithStrategy among them omclient's default Auto chain
+// chooses.
+func connectAll(s *services, fe, be, q string, opts []omclient.Option, why string) (*services, error) {
 	for _, x := range []struct {
 		c          *conn
 		name, addr string
 	}{{&s.fe, "frontend", fe}, {&s.be, "backend", be}, {&s.q, "query", q}} {
-		var opts []omclient.Option
-		if opt != nil {
-			opts = append(opts, opt)
-		}
 		cc, err := omclient.NewConn(x.addr, opts...)
 		if err != nil {
 			s.close()

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/meshmatch/meshmatch/examples/internal/director"
@@ -31,14 +32,22 @@ type strategyUse struct {
 	service, strategy, reason, why string
 }
 
-func summarize(c config, elapsed time.Duration, out outcome, rs *replicas, svc *services) *summary {
+// summarize reads the replicas' Run calls (grpc.server.call.started of
+// each replica's server) and each connection's strategy
+// (meshmatch.strategy.in_use, meshmatch.strategy.decisions) from tel; the
+// reason text is the connection's Decision.
+func summarize(c config, elapsed time.Duration, out outcome, rs *replicas, svc *services, tel *telemetry) *summary {
 	s := &summary{elapsed: elapsed, players: c.players, latencies: players.Latencies(out.results), director: out.director}
-	for _, r := range rs.list {
-		s.replicas = append(s.replicas, replicaRuns{addr: r.addr(), runs: r.runs.Load()})
+	for i, r := range rs.list {
+		s.replicas = append(s.replicas, replicaRuns{addr: r.addr(), runs: tel.runs(i)})
 	}
 	for _, cn := range svc.conns() {
-		dec := cn.Decision()
-		s.strategies = append(s.strategies, strategyUse{service: cn.name, strategy: dec.Strategy, reason: dec.Reason, why: cn.why})
+		strategy, kinds := tel.strategyOf(cn.Addr())
+		reason := cn.Decision().Reason
+		if len(kinds) > 0 {
+			reason = strings.Join(kinds, ", ") + ": " + reason
+		}
+		s.strategies = append(s.strategies, strategyUse{service: cn.name, strategy: strategy, reason: reason, why: cn.why})
 	}
 	if svc.core == nil {
 		s.strategies = append(s.strategies, strategyUse{service: "core → mmf", strategy: "-",

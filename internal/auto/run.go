@@ -31,6 +31,7 @@ type supervisor struct {
 	active    int   // index of the tier in use, -1 when none
 	noneErr   error // set when no strategy is available
 	decided   bool
+	fellBack  bool // a gated strategy missed its gate before the first decision
 	decision  Decision
 	gating    int // index being given Gate to reach READY, -1 if none
 	gateUntil time.Time

@@ -24,7 +24,7 @@ func (sv *supervisor) step(now time.Time) {
 // starting runs until the first decision.
 func (sv *supervisor) starting(now time.Time) {
 	if best := sv.firstReady(0, len(sv.tiers), 0, now); best >= 0 {
-		sv.choose(best, fmt.Sprintf("%s: READY; detected: %s", sv.cfg.Chain[best].Name, sv.dets[best].Reason), now)
+		sv.choose(best, sv.startKind(), fmt.Sprintf("%s: READY; detected: %s", sv.cfg.Chain[best].Name, sv.dets[best].Reason), now)
 		return
 	}
 	if sv.gating >= 0 && now.Before(sv.gateUntil) {
@@ -35,6 +35,7 @@ func (sv *supervisor) starting(now time.Time) {
 	switch {
 	case next >= 0:
 		if sv.gating >= 0 {
+			sv.fellBack = true
 			sv.cfg.Logger.Warn("balancer: auto: strategy not READY within gate, trying the next one", "addr", sv.cfg.Addr, "strategy", sv.cfg.Chain[sv.gating].Name, "gate", sv.cfg.Gate)
 		}
 		if sv.dial(next, now) {
@@ -48,7 +49,7 @@ func (sv *supervisor) starting(now time.Time) {
 		// Wait for a detection of a lower strategy.
 	case sv.gating >= 0:
 		first := sv.firstDialed()
-		sv.choose(first, fmt.Sprintf("no strategy reached READY within %v; using the highest one dialed (%s)", sv.cfg.Gate, sv.dets[first].Reason), now)
+		sv.choose(first, KindFallback, fmt.Sprintf("no strategy reached READY within %v; using the highest one dialed (%s)", sv.cfg.Gate, sv.dets[first].Reason), now)
 	default:
 		sv.none(now)
 	}
@@ -100,8 +101,25 @@ func (sv *supervisor) firstDialed() int {
 func (sv *supervisor) none(now time.Time) {
 	err := noneAvailable(sv.cfg.Addr, sv.dets)
 	sv.noneErr, sv.active, sv.decided = err, -1, true
-	sv.decision.Strategy, sv.decision.Reason, sv.decision.At = "", err.Error(), now
+	sv.decision.Strategy, sv.decision.Reason, sv.decision.At, sv.decision.Kind = "", err.Error(), now, KindNone
+	sv.observe()
 	sv.cfg.Logger.Warn("balancer: auto: no strategy available", "addr", sv.cfg.Addr, "error", err)
 	sv.redetect = now.Add(sv.cfg.Redetect)
 	sv.arm(sv.cfg.Redetect)
+}
+
+// startKind is the kind of the first decision: KindFallback when a gated
+// strategy did not reach READY in time before it, else KindDetected.
+func (sv *supervisor) startKind() string {
+	if sv.fellBack {
+		return KindFallback
+	}
+	return KindDetected
+}
+
+// observe hands the decision just made to Config.OnDecision.
+func (sv *supervisor) observe() {
+	if sv.cfg.OnDecision != nil {
+		sv.cfg.OnDecision(sv.decisionCopy())
+	}
 }

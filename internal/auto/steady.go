@@ -21,12 +21,12 @@ func (sv *supervisor) steady(now time.Time) {
 	sv.climb(now, cur)
 	if cur == len(sv.tiers) {
 		if best := sv.firstReady(0, cur, 0, now); best >= 0 {
-			sv.choose(best, fmt.Sprintf("%s detected (%s) and READY", sv.cfg.Chain[best].Name, sv.dets[best].Reason), now)
+			sv.choose(best, KindDetected, fmt.Sprintf("%s detected (%s) and READY", sv.cfg.Chain[best].Name, sv.dets[best].Reason), now)
 		}
 		return
 	}
 	if up := sv.firstReady(0, cur, sv.cfg.Stable, now); up >= 0 {
-		sv.choose(up, fmt.Sprintf("%s is READY again (for %v); moving up from %s", sv.cfg.Chain[up].Name, sv.cfg.Stable, sv.cfg.Chain[cur].Name), now)
+		sv.choose(up, KindMoveUp, fmt.Sprintf("%s is READY again (for %v); moving up from %s", sv.cfg.Chain[up].Name, sv.cfg.Stable, sv.cfg.Chain[cur].Name), now)
 		sv.retireBelow(up, now)
 		return
 	}
@@ -46,7 +46,7 @@ func (sv *supervisor) down(now time.Time, cur int, t *tier) {
 		return
 	}
 	if best := sv.firstReady(cur+1, len(sv.tiers), 0, now); best >= 0 {
-		sv.choose(best, fmt.Sprintf("%s not READY for longer than %v (%v); moving down to %s", sv.cfg.Chain[cur].Name, sv.cfg.Gate, t.state, sv.cfg.Chain[best].Name), now)
+		sv.choose(best, KindMoveDown, fmt.Sprintf("%s not READY for longer than %v (%v); moving down to %s", sv.cfg.Chain[cur].Name, sv.cfg.Gate, t.state, sv.cfg.Chain[best].Name), now)
 		sv.retireBelow(best, now)
 		return
 	}
@@ -117,9 +117,10 @@ func (sv *supervisor) dial(idx int, now time.Time) bool {
 }
 
 // choose makes strategy idx the one calls use.
-func (sv *supervisor) choose(idx int, reason string, now time.Time) {
+func (sv *supervisor) choose(idx int, kind, reason string, now time.Time) {
 	sv.active, sv.noneErr, sv.decided = idx, nil, true
-	sv.decision.Strategy, sv.decision.Reason, sv.decision.At = sv.cfg.Chain[idx].Name, reason, now
+	sv.decision.Strategy, sv.decision.Reason, sv.decision.At, sv.decision.Kind = sv.cfg.Chain[idx].Name, reason, now, kind
+	sv.observe()
 	sv.cfg.Logger.Info("balancer: auto: using strategy", "addr", sv.cfg.Addr, "strategy", sv.decision.Strategy, "reason", reason)
 }
 

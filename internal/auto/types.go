@@ -20,6 +20,7 @@ type Detection struct {
 // Decision mirrors balancer.Decision.
 type Decision struct {
 	Strategy   string
+	Kind       string
 	Reason     string
 	At         time.Time
 	Detections []Detection
@@ -62,4 +63,17 @@ type Config struct {
 	Stable time.Duration
 	// Logger receives detections and decisions; never nil.
 	Logger *slog.Logger
+	// OnDecision, when set, is called by the supervisor with every decision
+	// it makes (each choice of a strategy, and "none available"). It must
+	// not block.
+	OnDecision func(Decision)
 }
+
+// Kinds of decision, the Kind of a Decision.
+const (
+	KindDetected = "detected"  // the first strategy of the chain to reach READY
+	KindFallback = "fallback"  // first decision, after a higher one missed its gate
+	KindMoveDown = "move_down" // the one in use failed; moved to a lower one
+	KindMoveUp   = "move_up"   // a higher one has been READY for Stable
+	KindNone     = "none"      // no strategy of the chain is available
+)

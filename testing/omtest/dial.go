@@ -8,18 +8,29 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/telemetry"
 	"github.com/meshmatch/meshmatch/omclient"
 )
 
 // defaultDialer dials through meshmatch's headless strategy: round_robin over
 // every address the target's host resolves to, re-resolved on a timer, so
-// that match functions scaled up behind one name get calls.
-func defaultDialer(target string) (grpc.ClientConnInterface, io.Closer, error) {
-	c, err := omclient.NewConn(target, omclient.WithStrategy(balancer.Headless{}))
-	if err != nil {
-		return nil, nil, err
+// that match functions scaled up behind one name get calls. Its
+// connections record telemetry with p's providers.
+func defaultDialer(p telemetry.Providers) Dialer {
+	opts := []omclient.Option{omclient.WithStrategy(balancer.Headless{})}
+	if p.Meter != nil {
+		opts = append(opts, omclient.WithMeterProvider(p.Meter))
 	}
-	return c, c, nil
+	if p.Tracer != nil {
+		opts = append(opts, omclient.WithTracerProvider(p.Tracer))
+	}
+	return func(target string) (grpc.ClientConnInterface, io.Closer, error) {
+		c, err := omclient.NewConn(target, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c, nil
+	}
 }
 
 // dialCache keeps one connection per target and closes them all on close.

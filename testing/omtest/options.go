@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
+	"github.com/meshmatch/meshmatch/internal/telemetry"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
@@ -96,6 +99,13 @@ type Config struct {
 	// defaults (Open-Match's keepalive enforcement policy), so they can
 	// override them.
 	ServerOptions []grpc.ServerOption
+	// MeterProvider, when set, records grpc-go's server metrics of the
+	// core's services (grpc.server.*) and, through the default Dialer, the
+	// client metrics and meshmatch's instruments of its connections to match
+	// functions and evaluators. Default: none (no metrics).
+	MeterProvider metric.MeterProvider
+	// TracerProvider, when set, records grpc-go's spans the same way.
+	TracerProvider trace.TracerProvider
 }
 
 // Option configures a Server built by NewServer.
@@ -168,6 +178,21 @@ func WithServerOptions(opts ...grpc.ServerOption) Option {
 	return optionFunc(func(cfg *Config) { cfg.ServerOptions = append(cfg.ServerOptions, opts...) })
 }
 
+// WithMeterProvider sets Config.MeterProvider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(cfg *Config) { cfg.MeterProvider = mp })
+}
+
+// WithTracerProvider sets Config.TracerProvider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(cfg *Config) { cfg.TracerProvider = tp })
+}
+
+// providers are the telemetry providers cfg sets.
+func (cfg Config) providers() telemetry.Providers {
+	return telemetry.Providers{Meter: cfg.MeterProvider, Tracer: cfg.TracerProvider}
+}
+
 // withDefaults returns cfg with every unset field filled in.
 func (cfg Config) withDefaults() Config {
 	if cfg.Clock == nil {
@@ -189,7 +214,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.QueryPageSize = 10000
 	}
 	if cfg.Dialer == nil {
-		cfg.Dialer = defaultDialer
+		cfg.Dialer = defaultDialer(cfg.providers())
 	}
 	return cfg
 }
