@@ -100,8 +100,8 @@ func benchOverhead(b *testing.B, p benchStrategy) {
 		b.Fatalf("auto chose %q, want headless in a test environment: %+v", d.Strategy, d)
 	}
 	times := rotate(b, calls)
-	t := []time.Duration{sum(times[0]), sum(times[1]), sum(times[2])}
-	b.ReportMetric(float64(median(times[2]))/float64(median(times[0])), "overhead-p50-ratio")
+	t := []time.Duration{durationSum(times[0]), durationSum(times[1]), durationSum(times[2])}
+	b.ReportMetric(float64(durationMedian(times[2]))/float64(durationMedian(times[0])), "overhead-p50-ratio")
 	b.ReportMetric(float64(t[2])/float64(t[0]), "overhead-ratio")
 	b.ReportMetric(float64(t[1])/float64(t[0]), "path-ratio")
 	b.ReportMetric(float64(t[2])/float64(t[1]), "wrapper-ratio")
@@ -137,8 +137,8 @@ func rotate(b *testing.B, calls []func() error) [][]time.Duration {
 	return times
 }
 
-// sum is the total of ds.
-func sum(ds []time.Duration) time.Duration {
+// durationSum is the total of ds.
+func durationSum(ds []time.Duration) time.Duration {
 	var t time.Duration
 	for _, d := range ds {
 		t += d
@@ -146,8 +146,8 @@ func sum(ds []time.Duration) time.Duration {
 	return t
 }
 
-// median is the middle of ds (sorted in place).
-func median(ds []time.Duration) time.Duration {
+// durationMedian is the middle of ds (sorted in place).
+func durationMedian(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
 	return ds[len(ds)/2]
 }
