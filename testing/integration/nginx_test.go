@@ -33,7 +33,7 @@ lock_file {{.Dir}}/nginx.lock;
 events { worker_connections 256; }
 http {
     log_format meshmatch '$connection	$upstream_addr	$status';
-    access_log {{.Dir}}/access.log meshmatch;
+    {{if .Quiet}}access_log off;{{else}}access_log {{.Dir}}/access.log meshmatch;{{end}}
     client_body_temp_path {{.Dir}}/client_body;
     proxy_temp_path {{.Dir}}/proxy;
     fastcgi_temp_path {{.Dir}}/fastcgi;
@@ -58,8 +58,9 @@ http {
 // nginx is an nginx process proxying gRPC on 127.0.0.1.
 type nginx struct {
 	*process
-	addr string // "127.0.0.1:port"
-	dir  string
+	addr  string // "127.0.0.1:port"
+	dir   string
+	quiet bool // no access log (as Istio's default mesh config), for benchmarks
 }
 
 // startNginx starts nginx in front of upstreams ("host:port" each) and waits
@@ -67,10 +68,16 @@ type nginx struct {
 // installed.
 func startNginx(t testing.TB, upstreams []string) *nginx {
 	t.Helper()
+	return startNginxLog(t, upstreams, false)
+}
+
+// startNginxLog is startNginx; quiet turns the access log off.
+func startNginxLog(t testing.TB, upstreams []string, quiet bool) *nginx {
+	t.Helper()
 	path := requireBinary(t, nginxPath, "nginx-light")
 	ctx := testContext(t)
 	for attempt := 1; ; attempt++ {
-		n := &nginx{dir: t.TempDir()}
+		n := &nginx{dir: t.TempDir(), quiet: quiet}
 		err := n.start(ctx, t, path, upstreams)
 		if err == nil {
 			return n
@@ -95,7 +102,8 @@ func (n *nginx) start(ctx context.Context, t testing.TB, path string, upstreams 
 	err = nginxConf.Execute(&conf, struct {
 		Dir, Listen string
 		Upstreams   []string
-	}{Dir: n.dir, Listen: n.addr, Upstreams: upstreams})
+		Quiet       bool
+	}{Dir: n.dir, Listen: n.addr, Upstreams: upstreams, Quiet: n.quiet})
 	if err != nil {
 		return err
 	}
