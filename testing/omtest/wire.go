@@ -22,24 +22,50 @@ const (
 // wireCache holds the encoding of every stored ticket, keyed by the stored
 // *pb.Ticket. A stored ticket is never modified (a change stores a new
 // copy), so its encoding stays valid for as long as the pointer lives.
+// A plain map under a read-write lock: a lookup is one hash probe, cheaper
+// than sync.Map's trie walk over a large store.
 type wireCache struct {
-	m sync.Map // *pb.Ticket → []byte
+	mu sync.RWMutex
+	m  map[*pb.Ticket][]byte
 }
 
 // add encodes t, which must be stored and never modified again.
 func (w *wireCache) add(t *pb.Ticket) {
-	if b, err := protov2.Marshal(t); err == nil {
-		w.m.Store(t, b)
+	b, err := protov2.Marshal(t)
+	if err != nil {
+		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = make(map[*pb.Ticket][]byte)
+	}
+	w.m[t] = b
 }
 
-func (w *wireCache) drop(t *pb.Ticket) { w.m.Delete(t) }
-func (w *wireCache) clear()            { w.m.Clear() }
+func (w *wireCache) drop(t *pb.Ticket) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m, t)
+}
+
+func (w *wireCache) clear() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.m)
+}
+
+func (w *wireCache) lookup(t *pb.Ticket) ([]byte, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	b, ok := w.m[t]
+	return b, ok
+}
 
 // ticket returns t's encoding: the cached one if t is stored.
 func (w *wireCache) ticket(t *pb.Ticket) ([]byte, error) {
-	if b, ok := w.m.Load(t); ok {
-		return b.([]byte), nil
+	if b, ok := w.lookup(t); ok {
+		return b, nil
 	}
 	return protov2.Marshal(t)
 }

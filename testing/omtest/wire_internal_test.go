@@ -29,9 +29,9 @@ func wireTicket(region string) *pb.Ticket {
 
 // cached counts the tickets whose encoding the store keeps.
 func cached(s *store) int {
-	n := 0
-	s.wire.m.Range(func(any, any) bool { n++; return true })
-	return n
+	s.wire.mu.RLock()
+	defer s.wire.mu.RUnlock()
+	return len(s.wire.m)
 }
 
 // roundTrip encodes v with the core's codec and decodes it with gRPC's.
