@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
@@ -102,7 +100,7 @@ func (c *cycle) propose(cl *call, m *pb.Match) {
 		c.failLocked(fmt.Errorf("multiple match functions used same match_id: %q", id))
 		return
 	}
-	if c.in.push(proto.Clone(m).(*pb.Match)) {
+	if c.in.push(c.s.eval.input(m)) {
 		c.owner[id], c.byID[id] = cl, m
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/meshmatch/meshmatch/internal/defaulteval"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
@@ -37,6 +39,18 @@ func (e *evaluator) open(ctx context.Context) (evalStream, error) {
 			return defaulteval.Evaluate(ms), nil
 		}), nil
 	}
+}
+
+// input is what the evaluator is given for proposal m: a copy, so that
+// neither a custom evaluator nor a later change on the cycle's side can
+// alter the other's match. The default evaluator only reads its input and
+// is done before the cycle changes a match, so it gets m itself, which
+// saves a deep copy of every proposal and its tickets.
+func (e *evaluator) input(m *pb.Match) *pb.Match {
+	if e.fn == nil && e.target == "" {
+		return m
+	}
+	return proto.Clone(m).(*pb.Match)
 }
 
 func (e *evaluator) remote(ctx context.Context) (evalStream, error) {

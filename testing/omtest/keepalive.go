@@ -14,8 +14,11 @@ import (
 // 20 s. Config.ServerOptions can replace it.
 var openMatchEnforcement = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
 
-// serverOptions returns the options of every gRPC server of the core.
-func serverOptions(extra []grpc.ServerOption) []grpc.ServerOption {
-	opts := []grpc.ServerOption{grpc.WaitForHandlers(true), grpc.KeepaliveEnforcementPolicy(openMatchEnforcement)}
+// serverOptions returns the options of every gRPC server of the core; codec
+// is the core's wire codec (see wireCodec).
+func serverOptions(codec wireCodec, extra []grpc.ServerOption) []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.WaitForHandlers(true), grpc.KeepaliveEnforcementPolicy(openMatchEnforcement), grpc.ForceServerCodecV2(codec),
+	}
 	return append(opts, extra...)
 }

@@ -141,7 +141,7 @@ func (s *Server) services() (*frontend, *backend, *query) {
 // serve starts a gRPC server on lis for the named services, with health and
 // reflection, and a client connection to it.
 func (s *Server) serve(lis net.Listener, services []string, fe *frontend, be *backend, q *query) error {
-	gs := grpc.NewServer(serverOptions(append(s.cfg.providers().ServerOptions(), s.cfg.ServerOptions...))...)
+	gs := grpc.NewServer(serverOptions(newWireCodec(&s.store.wire), append(s.cfg.providers().ServerOptions(), s.cfg.ServerOptions...))...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

@@ -29,6 +29,7 @@ type store struct {
 	assignedDelete time.Duration
 	backfillTTL    time.Duration
 	ids            *idGen
+	wire           wireCache // encodings of the stored tickets
 
 	mu        sync.Mutex
 	tickets   map[string]*ticketEntry
@@ -104,6 +105,9 @@ func (s *store) ticketLocked(id string, now time.Time) *ticketEntry {
 
 func (s *store) removeTicketLocked(id string) {
 	s.notifyTicketLocked(id)
+	if e := s.tickets[id]; e != nil {
+		s.wire.drop(e.ticket)
+	}
 	delete(s.tickets, id)
 	delete(s.pending, id)
 	delete(s.assigned, id)
@@ -124,6 +128,7 @@ func (s *store) createTicket(in *pb.Ticket) *pb.Ticket {
 	t.Id = s.ids.next(now)
 	t.CreateTime = timestamppb.New(now)
 	s.tickets[t.Id] = &ticketEntry{ticket: t, indexed: true}
+	s.wire.add(t)
 	return t
 }
 
@@ -188,6 +193,7 @@ func (s *store) assignLocked(ids []string, a *pb.Assignment, now time.Time) (don
 			missing = append(missing, id)
 			continue
 		}
+		s.wire.drop(e.ticket)
 		t := proto.Clone(e.ticket).(*pb.Ticket)
 		t.Assignment = proto.Clone(a).(*pb.Assignment)
 		s.tickets[id] = &ticketEntry{ticket: t, deleteAt: now.Add(s.assignedDelete)}
@@ -281,6 +287,7 @@ func (s *store) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.tickets)
+	s.wire.clear()
 	clear(s.pending)
 	clear(s.assigned)
 	clear(s.backfills)

@@ -1,0 +1,185 @@
+package omtest
+
+import (
+	"sync"
+
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	protov2 "google.golang.org/protobuf/proto"
+
+	"github.com/meshmatch/meshmatch/omclient/pb"
+)
+
+// Field numbers of the ticket lists the codec writes itself.
+const (
+	fieldFetchMatch   protowire.Number = 1 // FetchMatchesResponse.match
+	fieldMatchTickets protowire.Number = 4 // Match.tickets
+	fieldQueryTickets protowire.Number = 1 // QueryTicketsResponse.tickets
+)
+
+// wireCache holds the encoding of every stored ticket, keyed by the stored
+// *pb.Ticket. A stored ticket is never modified (a change stores a new
+// copy), so its encoding stays valid for as long as the pointer lives.
+// A plain map under a read-write lock: a lookup is one hash probe, cheaper
+// than sync.Map's trie walk over a large store.
+type wireCache struct {
+	mu sync.RWMutex
+	m  map[*pb.Ticket][]byte
+}
+
+// add encodes t, which must be stored and never modified again.
+func (w *wireCache) add(t *pb.Ticket) {
+	b, err := protov2.Marshal(t)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = make(map[*pb.Ticket][]byte)
+	}
+	w.m[t] = b
+}
+
+func (w *wireCache) drop(t *pb.Ticket) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m, t)
+}
+
+func (w *wireCache) clear() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.m)
+}
+
+func (w *wireCache) lookup(t *pb.Ticket) ([]byte, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	b, ok := w.m[t]
+	return b, ok
+}
+
+// ticket returns t's encoding: the cached one if t is stored.
+func (w *wireCache) ticket(t *pb.Ticket) ([]byte, error) {
+	if b, ok := w.lookup(t); ok {
+		return b, nil
+	}
+	return protov2.Marshal(t)
+}
+
+// encodings returns the encoding of every ticket of ts and the size of
+// ts as a repeated message field.
+func (w *wireCache) encodings(ts []*pb.Ticket) ([][]byte, int, error) {
+	out := make([][]byte, len(ts))
+	size := 0
+	for i, t := range ts {
+		b, err := w.ticket(t)
+		if err != nil {
+			return nil, 0, err
+		}
+		out[i] = b
+		size += 1 + protowire.SizeBytes(len(b))
+	}
+	return out, size, nil
+}
+
+// appendField appends b as the length-delimited field num.
+func appendField(buf []byte, num protowire.Number, b []byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(buf, num, protowire.BytesType), b)
+}
+
+// wireCodec is the core's server codec: gRPC's proto codec, except that the
+// messages carrying stored tickets (QueryTickets pages, FetchMatches
+// responses) reuse each ticket's cached encoding instead of encoding it
+// again for every message. The bytes decode to the same message.
+type wireCodec struct {
+	base  encoding.CodecV2
+	cache *wireCache
+}
+
+func newWireCodec(cache *wireCache) wireCodec {
+	return wireCodec{base: encoding.GetCodecV2(proto.Name), cache: cache}
+}
+
+func (c wireCodec) Name() string { return proto.Name }
+
+func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error { return c.base.Unmarshal(data, v) }
+
+func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
+	var b []byte
+	var ok bool
+	var err error
+	switch m := v.(type) {
+	case *pb.QueryTicketsResponse:
+		b, ok, err = c.queryTickets(m)
+	case *pb.FetchMatchesResponse:
+		b, ok, err = c.fetchMatches(m)
+	}
+	if err != nil || !ok {
+		return c.base.Marshal(v)
+	}
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
+
+// plain reports whether ts can be written from the cache: no nil entries.
+func plain(ts []*pb.Ticket) bool {
+	for _, t := range ts {
+		if t == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) ([]byte, bool, error) {
+	if len(r.ProtoReflect().GetUnknown()) > 0 || !plain(r.GetTickets()) {
+		return nil, false, nil
+	}
+	encs, size, err := c.cache.encodings(r.GetTickets())
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]byte, 0, size)
+	for _, b := range encs {
+		out = appendField(out, fieldQueryTickets, b)
+	}
+	return out, true, nil
+}
+
+func (c wireCodec) fetchMatches(r *pb.FetchMatchesResponse) ([]byte, bool, error) {
+	m := r.GetMatch()
+	if m == nil || len(r.ProtoReflect().GetUnknown()) > 0 || len(m.ProtoReflect().GetUnknown()) > 0 || !plain(m.GetTickets()) {
+		return nil, false, nil
+	}
+	head, err := protov2.Marshal(withoutTickets(m))
+	if err != nil {
+		return nil, false, err
+	}
+	encs, size, err := c.cache.encodings(m.GetTickets())
+	if err != nil {
+		return nil, false, err
+	}
+	body := len(head) + size
+	out := make([]byte, 0, 1+protowire.SizeBytes(body))
+	out = protowire.AppendVarint(protowire.AppendTag(out, fieldFetchMatch, protowire.BytesType), uint64(body))
+	out = append(out, head...)
+	for _, b := range encs {
+		out = appendField(out, fieldMatchTickets, b)
+	}
+	return out, true, nil
+}
+
+// withoutTickets is m with every field but its tickets (matchFields lists
+// them; a test checks the list is complete).
+func withoutTickets(m *pb.Match) *pb.Match {
+	return &pb.Match{
+		MatchId: m.GetMatchId(), MatchProfile: m.GetMatchProfile(), MatchFunction: m.GetMatchFunction(),
+		Extensions: m.GetExtensions(), Backfill: m.GetBackfill(), AllocateGameserver: m.GetAllocateGameserver(),
+	}
+}
+
+// matchFields are the fields of pb.Match that withoutTickets copies, plus tickets.
+var matchFields = []string{"match_id", "match_profile", "match_function", "tickets", "extensions", "backfill", "allocate_gameserver"}
