@@ -8,6 +8,10 @@
 # cached by version under ${MESHMATCH_CACHE:-$HOME/.cache/meshmatch}/istiod/;
 # a cached binary built with the same patch is reused without building.
 #
+# Istio's CRDs (manifests/charts/base/files/crd-all.gen.yaml of the same
+# module version), which istiod needs in Kubernetes mode, are copied next to
+# the binary as crd-all.gen.yaml.
+#
 # The last line of stdout is the binary's path; progress goes to stderr.
 # Usage: .ci/istiod.sh            (build or reuse, print the path)
 set -euo pipefail
@@ -19,7 +23,21 @@ bin=$dir/pilot-discovery
 stamp=$dir/patch.sha256
 want=$(sha256sum "$patchfile" | cut -d' ' -f1)
 
+export GOWORK=off GOFLAGS=-buildvcs=false GO111MODULE=on
+
+# crds copies Istio's CRDs from the module cache (downloading the module if
+# needed) next to the binary.
+crds() {
+  [ -s "$dir/crd-all.gen.yaml" ] && return
+  local src
+  src=$(cd "$dir" && go mod download -json "istio.io/istio@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  cp "$src/manifests/charts/base/files/crd-all.gen.yaml" "$dir/crd-all.gen.yaml.tmp.$$"
+  chmod u+w "$dir/crd-all.gen.yaml.tmp.$$"
+  mv "$dir/crd-all.gen.yaml.tmp.$$" "$dir/crd-all.gen.yaml"
+}
+
 if [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  crds
   echo "istiod $version: reusing $bin" >&2
   echo "$bin"
   exit 0
@@ -29,7 +47,6 @@ echo "istiod $version: building (several minutes on 2 cores)" >&2
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
-export GOWORK=off GOFLAGS=-buildvcs=false GO111MODULE=on
 go mod init meshmatch.invalid/istiod-build >/dev/null 2>&1
 go get "istio.io/istio/pilot/cmd/pilot-discovery@$version" >&2
 # Go refuses -overlay for files in the module cache: patch a copy instead.
@@ -46,5 +63,6 @@ mkdir -p "$dir"
 mv pilot-discovery "$bin.tmp.$$"
 mv "$bin.tmp.$$" "$bin"
 echo "$want" >"$stamp"
+crds
 echo "istiod $version: built $bin" >&2
 echo "$bin"

@@ -122,11 +122,26 @@ func StartBackends(t testing.TB, n int) []*Backend {
 	if n < 1 || n > 250 {
 		t.Fatalf("balancertest: StartBackends(%d): n must be in [1, 250]", n)
 	}
-	lis, err := listenAll(n)
+	hosts := make([]string, n)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("127.0.0.%d", i+1)
+	}
+	return StartBackendsAt(t, hosts)
+}
+
+// StartBackendsAt starts one backend on each of hosts (IP addresses of
+// this machine), all on one port, named "backend-1", "backend-2", … in
+// order. The backends are stopped on t.Cleanup.
+func StartBackendsAt(t testing.TB, hosts []string) []*Backend {
+	t.Helper()
+	if len(hosts) == 0 {
+		t.Fatalf("balancertest: StartBackendsAt: no hosts")
+	}
+	lis, err := listenAll(hosts)
 	if err != nil {
 		t.Fatalf("balancertest: %v", err)
 	}
-	backends := make([]*Backend, n)
+	backends := make([]*Backend, len(hosts))
 	for i, l := range lis {
 		b := &Backend{Name: "backend-" + strconv.Itoa(i+1), Addr: l.Addr().String()}
 		b.serve(l)
@@ -136,32 +151,32 @@ func StartBackends(t testing.TB, n int) []*Backend {
 	return backends
 }
 
-// listenAll binds 127.0.0.1..127.0.0.n on one port, trying a few ports.
-func listenAll(n int) ([]net.Listener, error) {
+// listenAll binds every host on one port, trying a few ports.
+func listenAll(hosts []string) ([]net.Listener, error) {
 	var lastErr error
 	for range 20 {
-		first, err := net.Listen("tcp", "127.0.0.1:0")
+		first, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
 		if err != nil {
-			return nil, fmt.Errorf("listen on 127.0.0.1: %w", err)
+			return nil, fmt.Errorf("listen on %s: %w", hosts[0], err)
 		}
 		port := first.Addr().(*net.TCPAddr).Port
 		lis := []net.Listener{first}
-		for i := 2; i <= n; i++ {
-			l, err := net.Listen("tcp", net.JoinHostPort(fmt.Sprintf("127.0.0.%d", i), strconv.Itoa(port)))
+		for _, h := range hosts[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
 			if err != nil {
 				lastErr = err
 				break
 			}
 			lis = append(lis, l)
 		}
-		if len(lis) == n {
+		if len(lis) == len(hosts) {
 			return lis, nil
 		}
 		for _, l := range lis {
 			l.Close()
 		}
 	}
-	return nil, fmt.Errorf("no port free on 127.0.0.1-127.0.0.%d: %w", n, lastErr)
+	return nil, fmt.Errorf("no port free on all of %v: %w", hosts, lastErr)
 }
 
 // countingListener counts the connections it accepts and their closes.

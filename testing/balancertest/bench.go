@@ -25,9 +25,12 @@ func benchContext(b *testing.B) context.Context {
 // BenchSpread makes b.N calls over 3 backends and reports the largest
 // per-backend share divided by the smallest as "max/min-share" (1 is a
 // perfect spread).
-func BenchSpread(b *testing.B, h Harness) {
+func BenchSpread(b *testing.B, h Harness) { BenchSpreadOn(b, nil, h) }
+
+// BenchSpreadOn is BenchSpread with the backends on hosts (see RunOn).
+func BenchSpreadOn(b *testing.B, hosts []string, h Harness) {
 	ctx := benchContext(b)
-	bs := StartBackends(b, 3)
+	bs := startBackends(b, hosts, 3)
 	conn := dial(b, h(b, bs))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
@@ -76,9 +79,12 @@ func load(ctx context.Context, c grpc.ClientConnInterface, callers int) func() (
 // additions, as "pickup-s". Each iteration first removes the 4th backend
 // again and waits until it no longer gets calls. A strategy that does not
 // pick the backend up within 10 s fails the benchmark.
-func BenchScaleUp(b *testing.B, h Harness) {
+func BenchScaleUp(b *testing.B, h Harness) { BenchScaleUpOn(b, nil, h) }
+
+// BenchScaleUpOn is BenchScaleUp with the backends on hosts (see RunOn).
+func BenchScaleUpOn(b *testing.B, hosts []string, h Harness) {
 	ctx := benchContext(b)
-	all := StartBackends(b, 4)
+	all := startBackends(b, hosts, 4)
 	s := h(b, all[:3])
 	if s.SetBackends == nil {
 		b.Fatalf("balancertest: BenchScaleUp needs Setup.SetBackends")
@@ -138,9 +144,12 @@ func pickup(ctx context.Context, b *testing.B, s Setup, all []*Backend, window t
 // gets (omclient.Frontend's retry policy, recovery of the call rate) is
 // omclient's BenchmarkFailover. Each iteration restarts the backend and waits
 // until it serves calls again before the next kill; that wait is not timed.
-func BenchFailover(b *testing.B, h Harness) {
+func BenchFailover(b *testing.B, h Harness) { BenchFailoverOn(b, nil, h) }
+
+// BenchFailoverOn is BenchFailover with the backends on hosts (see RunOn).
+func BenchFailoverOn(b *testing.B, hosts []string, h Harness) {
 	ctx := benchContext(b)
-	bs := StartBackends(b, 3)
+	bs := startBackends(b, hosts, 3)
 	conn := dial(b, h(b, bs))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)

@@ -37,7 +37,7 @@ type Setup struct {
 type Harness func(t testing.TB, backends []*Backend) Setup
 
 // testTimeout bounds every wait of the suite.
-const testTimeout = 10 * time.Second
+const testTimeout = 30 * time.Second
 
 // dial dials s and closes the connection on t.Cleanup. The suite's own
 // options come first so that s.DialOptions override them.

@@ -22,13 +22,30 @@ import (
 //
 // Run checks for leaked goroutines only through the caller's TestMain (use
 // goleak.VerifyTestMain).
-func Run(t *testing.T, h Harness) {
-	t.Run("Spread", func(t *testing.T) { testSpread(t, h) })
-	t.Run("Membership", func(t *testing.T) { testMembership(t, h) })
-	t.Run("DeadBackend", func(t *testing.T) { testDeadBackend(t, h) })
-	t.Run("DetectDeadline", func(t *testing.T) { testDetectDeadline(t, h) })
-	t.Run("InvalidAddr", func(t *testing.T) { testInvalidAddr(t, h) })
-	t.Run("Close", func(t *testing.T) { testClose(t, h) })
+func Run(t *testing.T, h Harness) { RunOn(t, nil, h) }
+
+// RunOn is Run with the backends on hosts (at least 4 IP addresses of this
+// machine, such as pod addresses in a network namespace) instead of
+// 127.0.0.1–127.0.0.4; nil hosts is Run.
+func RunOn(t *testing.T, hosts []string, h Harness) {
+	if hosts != nil && len(hosts) < 4 {
+		t.Fatalf("balancertest: RunOn needs at least 4 hosts, got %v", hosts)
+	}
+	t.Run("Spread", func(t *testing.T) { testSpread(t, hosts, h) })
+	t.Run("Membership", func(t *testing.T) { testMembership(t, hosts, h) })
+	t.Run("DeadBackend", func(t *testing.T) { testDeadBackend(t, hosts, h) })
+	t.Run("DetectDeadline", func(t *testing.T) { testDetectDeadline(t, hosts, h) })
+	t.Run("InvalidAddr", func(t *testing.T) { testInvalidAddr(t, hosts, h) })
+	t.Run("Close", func(t *testing.T) { testClose(t, hosts, h) })
+}
+
+// startBackends starts n backends on hosts, or on loopback for nil hosts.
+func startBackends(t testing.TB, hosts []string, n int) []*Backend {
+	t.Helper()
+	if hosts == nil {
+		return StartBackends(t, n)
+	}
+	return StartBackendsAt(t, hosts[:n])
 }
 
 func testContext(t *testing.T) context.Context {
@@ -60,9 +77,9 @@ func spread(t *testing.T, ctx context.Context, conn grpc.ClientConnInterface, bs
 	return calltest.Deltas(bs, before)
 }
 
-func testSpread(t *testing.T, h Harness) {
+func testSpread(t *testing.T, hosts []string, h Harness) {
 	ctx := testContext(t)
-	bs := StartBackends(t, 3)
+	bs := startBackends(t, hosts, 3)
 	conn := dial(t, h(t, bs))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for every backend to serve a call: %v", err)
@@ -70,9 +87,9 @@ func testSpread(t *testing.T, h Harness) {
 	assertShares(t, bs, spread(t, ctx, conn, bs, 300), 300)
 }
 
-func testMembership(t *testing.T, h Harness) {
+func testMembership(t *testing.T, hosts []string, h Harness) {
 	ctx := testContext(t)
-	all := StartBackends(t, 4)
+	all := startBackends(t, hosts, 4)
 	s := h(t, all[:3])
 	conn := dial(t, s)
 	if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
@@ -104,9 +121,9 @@ func testMembership(t *testing.T, h Harness) {
 	assertShares(t, all[1:], got[1:], 90)
 }
 
-func testDeadBackend(t *testing.T, h Harness) {
+func testDeadBackend(t *testing.T, hosts []string, h Harness) {
 	ctx := testContext(t)
-	bs := StartBackends(t, 3)
+	bs := startBackends(t, hosts, 3)
 	conn := dial(t, h(t, bs))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for every backend to serve a call: %v", err)
@@ -127,8 +144,8 @@ func testDeadBackend(t *testing.T, h Harness) {
 	}
 }
 
-func testDetectDeadline(t *testing.T, h Harness) {
-	bs := StartBackends(t, 1)
+func testDetectDeadline(t *testing.T, hosts []string, h Harness) {
+	bs := startBackends(t, hosts, 1)
 	s := h(t, bs)
 	for _, tc := range []struct {
 		name    string
@@ -156,8 +173,8 @@ func testDetectDeadline(t *testing.T, h Harness) {
 	}
 }
 
-func testInvalidAddr(t *testing.T, h Harness) {
-	s := h(t, StartBackends(t, 1))
+func testInvalidAddr(t *testing.T, hosts []string, h Harness) {
+	s := h(t, startBackends(t, hosts, 1))
 	for _, addr := range []string{"", "missing-port", "host:", "host:99999", "host:-1", ":50051", "bad host!:80"} {
 		conn, err := s.Strategy.Dial(addr, dialOptions(s)...)
 		if err == nil {
@@ -167,9 +184,9 @@ func testInvalidAddr(t *testing.T, h Harness) {
 	}
 }
 
-func testClose(t *testing.T, h Harness) {
+func testClose(t *testing.T, hosts []string, h Harness) {
 	ctx := testContext(t)
-	bs := StartBackends(t, 1)
+	bs := startBackends(t, hosts, 1)
 	conn := dial(t, h(t, bs))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("waiting for a call to succeed: %v", err)

@@ -1,0 +1,94 @@
+//go:build kubernetes
+
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/meshmatch/meshmatch/testing/kubetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(kubetest.Main(leakChecked{m})) }
+
+// leakChecked runs the tests, stops the shared control plane, then looks
+// for leaked goroutines.
+type leakChecked struct{ m *testing.M }
+
+func (l leakChecked) Run() int {
+	code := l.m.Run()
+	shared.close()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// testTimeout bounds every wait of a test. A headless client sees a change
+// after CoreDNS's TTL (5 s) plus its refresh interval.
+const testTimeout = 60 * time.Second
+
+// testRefresh is the DNS strategies' re-resolution interval.
+const testRefresh = 500 * time.Millisecond
+
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// controlPlane is the cluster the package's tests share, started by the
+// first test that needs it: starting one costs seconds, and each test works
+// in Services of its own.
+type controlPlane struct {
+	once    sync.Once
+	err     error
+	cluster *kubetest.Cluster
+	dns     *kubetest.CoreDNS
+}
+
+var shared controlPlane
+
+// env returns the shared cluster and CoreDNS, skipping t (or failing it in
+// CI) without the namespace or the binaries.
+func env(t testing.TB) (*kubetest.Cluster, *kubetest.CoreDNS) {
+	t.Helper()
+	kubetest.RequireNetwork(t)
+	etcd := kubetest.EtcdBinary.Require(t)
+	api := kubetest.KubeAPIServerBinary.Require(t)
+	dns := kubetest.CoreDNSBinary.Require(t)
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*kubetest.StartTimeout)
+		defer cancel()
+		start := time.Now()
+		if shared.cluster, shared.err = kubetest.NewCluster(ctx, etcd, api); shared.err != nil {
+			return
+		}
+		apiReady := time.Since(start)
+		shared.dns, shared.err = kubetest.NewCoreDNS(ctx, shared.cluster, dns)
+		fmt.Fprintf(os.Stderr, "kubernetes: etcd and kube-apiserver ready in %v, CoreDNS in %v more\n",
+			apiReady.Round(time.Millisecond), (time.Since(start) - apiReady).Round(time.Millisecond))
+	})
+	if shared.err != nil {
+		t.Fatalf("control plane: %v", shared.err)
+	}
+	return shared.cluster, shared.dns
+}
+
+func (c *controlPlane) close() {
+	if c.dns != nil {
+		c.dns.Stop()
+	}
+	if c.cluster != nil {
+		c.cluster.Close()
+	}
+}
