@@ -144,7 +144,7 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 			return err
 		}
 		stop := context.AfterFunc(ctx, done)
-		cs = &trackedStream{ClientStream: s, done: func() { stop(); done() }}
+		cs = &trackedStream{ClientStream: s, serverStreams: desc.ServerStreams, done: func() { stop(); done() }}
 		return nil
 	})
 	return cs, err
