@@ -57,8 +57,8 @@ func (t *tier) release(closers *sync.WaitGroup) {
 }
 
 // retire stops watching t and closes it now if no call uses it, else when
-// the last one ends. It reports whether it closed t.
-func (t *tier) retire() bool {
+// the last one ends. It reports whether t is closed.
+func (t *tier) retire() (closed bool) {
 	t.cancel()
 	t.mu.Lock()
 	t.retired = true
@@ -66,11 +66,12 @@ func (t *tier) retire() bool {
 	if now {
 		t.closed = true
 	}
+	closed = t.closed
 	t.mu.Unlock()
 	if now {
 		_ = t.conn.Close()
 	}
-	return now
+	return closed
 }
 
 // closeNow closes t whether or not calls use it (on Close of the whole
