@@ -144,7 +144,7 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 			return err
 		}
 		stop := context.AfterFunc(ctx, done)
-		cs = &trackedStream{ClientStream: s, done: func() { stop(); done() }}
+		cs = &trackedStream{ClientStream: s, serverStreams: desc.ServerStreams, done: func() { stop(); done() }}
 		return nil
 	})
 	return cs, err
@@ -152,8 +152,27 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 
 // GetState returns the state of the strategy in use: CONNECTING before the
 // first decision, TRANSIENT_FAILURE when no strategy is available, SHUTDOWN
-// after Close.
-func (c *Conn) GetState() connectivity.State { return stateOf(c.snap.Load()) }
+// after Close and only then.
+func (c *Conn) GetState() connectivity.State {
+	_, st := c.current()
+	return st
+}
+
+// current returns the latest snapshot and its state. A tier is closed only
+// after a snapshot that no longer names it is published, so SHUTDOWN read
+// from a snapshot that is no longer the latest comes from a strategy that
+// has just been retired: read again from the latest one.
+func (c *Conn) current() (*snapshot, connectivity.State) {
+	s := c.snap.Load()
+	for {
+		st := stateOf(s)
+		next := c.snap.Load()
+		if st != connectivity.Shutdown || next == s {
+			return s, st
+		}
+		s = next
+	}
+}
 
 func stateOf(s *snapshot) connectivity.State {
 	switch {
@@ -171,8 +190,8 @@ func stateOf(s *snapshot) connectivity.State {
 // done, following switches between strategies.
 func (c *Conn) WaitForStateChange(ctx context.Context, source connectivity.State) bool {
 	for {
-		s := c.snap.Load()
-		if stateOf(s) != source {
+		s, st := c.current()
+		if st != source {
 			return true
 		}
 		if s.active == nil || s.closed {

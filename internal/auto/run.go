@@ -25,7 +25,7 @@ type supervisor struct {
 	failed    []bool // dial failed
 	logged    []Detection
 	tiers     []*tier // by chain index; nil until dialed
-	retiring  []*tier // retired, closed once their last call ends
+	retiring  []*tier // retired, closed after the next publish once their last call ends
 	results   chan detectionEvent
 
 	active    int   // index of the tier in use, -1 when none
@@ -73,6 +73,7 @@ func (sv *supervisor) run() {
 		}
 		sv.step(time.Now())
 		sv.publish()
+		sv.closeRetired()
 	}
 }
 

@@ -47,6 +47,10 @@ func (sv *supervisor) down(now time.Time, cur int, t *tier) {
 	}
 	if best := sv.firstReady(cur+1, len(sv.tiers), 0, now); best >= 0 {
 		sv.choose(best, KindMoveDown, fmt.Sprintf("%s not READY for longer than %v (%v); moving down to %s", sv.cfg.Chain[cur].Name, sv.cfg.Gate, t.state, sv.cfg.Chain[best].Name), now)
+		// The deadline was not kept up while cur was in use (climb stops at
+		// the top); start it afresh so that cur gets Redetect to recover
+		// before it is closed and dialed again.
+		sv.redetect = now.Add(sv.cfg.Redetect)
 		sv.retireBelow(best, now)
 		return
 	}
@@ -125,8 +129,8 @@ func (sv *supervisor) choose(idx int, kind, reason string, now time.Time) {
 }
 
 // retireBelow closes every dialed strategy below idx: they are not in use.
-// Calls already on one finish first. The new snapshot is published before
-// any of them is closed.
+// Calls already on one finish first. Like every retired tier, they are
+// closed after the next snapshot is published (see retire).
 func (sv *supervisor) retireBelow(idx int, _ time.Time) {
 	var names []string
 	for i := idx + 1; i < len(sv.tiers); i++ {
@@ -137,7 +141,6 @@ func (sv *supervisor) retireBelow(idx int, _ time.Time) {
 	if len(names) == 0 {
 		return
 	}
-	sv.publish()
 	for i := idx + 1; i < len(sv.tiers); i++ {
 		if sv.tiers[i] != nil {
 			sv.retire(i)
@@ -146,21 +149,25 @@ func (sv *supervisor) retireBelow(idx int, _ time.Time) {
 	sv.cfg.Logger.Info("balancer: auto: closed strategies no longer in use", "addr", sv.cfg.Addr, "strategies", strings.Join(names, ","), "using", sv.cfg.Chain[idx].Name)
 }
 
-// retire closes tier i (once its calls end) and forgets it.
+// retire forgets tier i. closeRetired closes it once the snapshot of this
+// step, which no longer names it, is published (until then calls and
+// GetState may still reach it through the previous one) and its calls end.
 func (sv *supervisor) retire(i int) {
-	t := sv.tiers[i]
+	sv.retiring = append(sv.retiring, sv.tiers[i])
 	sv.tiers[i] = nil
-	if !t.retire() {
-		sv.retiring = append(sv.retiring, t)
-	}
+}
+
+// closeRetired closes the retired tiers no call uses, lets the others close
+// when their last call ends, and forgets those that are closed. It runs
+// after publish.
+func (sv *supervisor) closeRetired() {
 	kept := sv.retiring[:0]
-	for _, r := range sv.retiring {
-		r.mu.Lock()
-		if !r.closed {
-			kept = append(kept, r)
+	for _, t := range sv.retiring {
+		if !t.retire() {
+			kept = append(kept, t)
 		}
-		r.mu.Unlock()
 	}
+	clear(sv.retiring[len(kept):])
 	sv.retiring = kept
 }
 

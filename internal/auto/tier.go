@@ -2,11 +2,13 @@ package auto
 
 import (
 	"context"
+	"io"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/metadata"
 )
 
 // tier is one dialed strategy of the chain. The supervisor alone reads and
@@ -55,8 +57,8 @@ func (t *tier) release(closers *sync.WaitGroup) {
 }
 
 // retire stops watching t and closes it now if no call uses it, else when
-// the last one ends. It reports whether it closed t.
-func (t *tier) retire() bool {
+// the last one ends. It reports whether t is closed.
+func (t *tier) retire() (closed bool) {
 	t.cancel()
 	t.mu.Lock()
 	t.retired = true
@@ -64,11 +66,12 @@ func (t *tier) retire() bool {
 	if now {
 		t.closed = true
 	}
+	closed = t.closed
 	t.mu.Unlock()
 	if now {
 		_ = t.conn.Close()
 	}
-	return now
+	return closed
 }
 
 // closeNow closes t whether or not calls use it (on Close of the whole
@@ -122,17 +125,37 @@ func watch(ctx context.Context, t *tier, events chan<- stateEvent) {
 	}
 }
 
-// trackedStream releases its tier once the stream ends: RecvMsg returned an
-// error (io.EOF included) or the call's context is done.
+// trackedStream releases its tier once the stream ends, on every way
+// grpc-go ends one: RecvMsg returned an error (io.EOF included) or, on a
+// stream that is not server-streaming, its message; SendMsg or Header
+// returned an error other than io.EOF; or the call's context is done. done
+// runs its work once however often it is called.
 type trackedStream struct {
 	grpc.ClientStream
-	done func()
+	serverStreams bool // desc.ServerStreams
+	done          func()
 }
 
 func (s *trackedStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
-	if err != nil {
+	if err != nil || !s.serverStreams {
 		s.done()
 	}
 	return err
+}
+
+func (s *trackedStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil && err != io.EOF {
+		s.done()
+	}
+	return err
+}
+
+func (s *trackedStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err != nil && err != io.EOF {
+		s.done()
+	}
+	return md, err
 }

@@ -13,6 +13,10 @@ import (
 	"google.golang.org/grpc/resolver"
 )
 
+// DefaultRefresh is the interval between lookups when Config.Refresh is
+// zero or less.
+const DefaultRefresh = 5 * time.Second
+
 // Config configures a periodic DNS resolver for one "host:port".
 type Config struct {
 	// Scheme is the URL scheme of the targets the builder serves.
@@ -21,7 +25,8 @@ type Config struct {
 	Host, Port string
 	// Lookup resolves Host. nil means NewLookup("").
 	Lookup LookupFunc
-	// Refresh is the interval between lookups.
+	// Refresh is the interval between lookups; zero or less means
+	// DefaultRefresh.
 	Refresh time.Duration
 	// MinInterval is the least time between two lookups when gRPC asks to
 	// resolve again (ResolveNow); 0 means min(Refresh, 1s).
@@ -33,13 +38,17 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// NewBuilder returns a resolver.Builder for c. Pass it to grpc.WithResolvers
-// and dial Target(c.Scheme, host:port).
+// NewBuilder returns a resolver.Builder for c, with c's zero fields set to
+// their defaults. Pass it to grpc.WithResolvers and dial
+// Target(c.Scheme, host:port).
 func NewBuilder(c Config) resolver.Builder {
 	if c.Lookup == nil {
 		c.Lookup = NewLookup("")
 	}
 	c.Lookup = literal(c.Lookup)
+	if c.Refresh <= 0 {
+		c.Refresh = DefaultRefresh
+	}
 	if c.MinInterval <= 0 {
 		c.MinInterval = min(c.Refresh, time.Second)
 	}

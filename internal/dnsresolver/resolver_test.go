@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/resolver"
+
+	"github.com/meshmatch/meshmatch/internal/counter"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -199,6 +201,36 @@ func TestSplitHostPort(t *testing.T) {
 				t.Errorf("SplitHostPort(%q) = %v, want nil", tc.addr, err)
 			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 				t.Errorf("SplitHostPort(%q) = %v, want an error containing %q", tc.addr, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestRefreshDefault: a Refresh of zero or less means DefaultRefresh, not
+// lookups in a tight loop.
+func TestRefreshDefault(t *testing.T) {
+	for _, refresh := range []time.Duration{0, -time.Second} {
+		t.Run(refresh.String(), func(t *testing.T) {
+			var lookups counter.Counter
+			lookup := func(context.Context, string) ([]netip.Addr, error) {
+				lookups.Add()
+				return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+			}
+			b := NewBuilder(Config{Scheme: "test", Host: "svc.test", Port: "50504", Lookup: lookup, Refresh: refresh})
+			r, err := b.Build(resolver.Target{}, newFakeCC(), resolver.BuildOptions{})
+			if err != nil {
+				t.Fatalf("Build() = %v", err)
+			}
+			defer r.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := lookups.Wait(ctx, 1); err != nil {
+				t.Fatalf("no first lookup: %v", err)
+			}
+			quiet, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			defer cancel()
+			if got, err := lookups.Wait(quiet, 2); err == nil {
+				t.Errorf("Refresh %v: lookup %d within 200ms of the first, want none before DefaultRefresh (%v)", refresh, got, DefaultRefresh)
 			}
 		})
 	}
