@@ -54,6 +54,10 @@ type controlPlane struct {
 	err     error
 	cluster *kubetest.Cluster
 	dns     *kubetest.CoreDNS
+
+	istiodOnce sync.Once
+	istiodErr  error
+	istiod     *kubetest.Istiod
 }
 
 var shared controlPlane
@@ -84,7 +88,28 @@ func env(t testing.TB) (*kubetest.Cluster, *kubetest.CoreDNS) {
 	return shared.cluster, shared.dns
 }
 
+// istiodEnv returns the shared cluster and istiod in Kubernetes mode.
+func istiodEnv(t testing.TB) (*kubetest.Cluster, *kubetest.Istiod) {
+	t.Helper()
+	c, _ := env(t)
+	bin := kubetest.IstiodBinary.Require(t)
+	shared.istiodOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), kubetest.StartTimeout)
+		defer cancel()
+		start := time.Now()
+		shared.istiod, shared.istiodErr = kubetest.NewIstiod(ctx, c, bin)
+		fmt.Fprintf(os.Stderr, "kubernetes: Istio CRDs applied and istiod ready in %v\n", time.Since(start).Round(time.Millisecond))
+	})
+	if shared.istiodErr != nil {
+		t.Fatalf("istiod: %v", shared.istiodErr)
+	}
+	return c, shared.istiod
+}
+
 func (c *controlPlane) close() {
+	if c.istiod != nil {
+		c.istiod.Stop()
+	}
 	if c.dns != nil {
 		c.dns.Stop()
 	}
