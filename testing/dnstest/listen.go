@@ -71,7 +71,7 @@ func (s *Server) answer(w dns.ResponseWriter, req *dns.Msg) {
 	m.Authoritative = true
 	if len(req.Question) == 1 {
 		q := req.Question[0]
-		ips, known, mode := s.lookup(q.Name)
+		ips, known, mode, ttl := s.lookup(q.Name)
 		switch {
 		case mode == ServFail:
 			m.Rcode = dns.RcodeServerFailure
@@ -79,7 +79,7 @@ func (s *Server) answer(w dns.ResponseWriter, req *dns.Msg) {
 		case !known:
 			m.Rcode = dns.RcodeNameError
 		default:
-			m.Answer = records(q, ips)
+			m.Answer = records(q, ips, ttl)
 		}
 	} else {
 		m.Rcode = dns.RcodeFormatError
@@ -87,10 +87,10 @@ func (s *Server) answer(w dns.ResponseWriter, req *dns.Msg) {
 	_ = w.WriteMsg(m)
 }
 
-func records(q dns.Question, ips []netip.Addr) []dns.RR {
+func records(q dns.Question, ips []netip.Addr, ttl uint32) []dns.RR {
 	var rrs []dns.RR
 	hdr := func(t uint16) dns.RR_Header {
-		return dns.RR_Header{Name: q.Name, Rrtype: t, Class: dns.ClassINET, Ttl: 1}
+		return dns.RR_Header{Name: q.Name, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
 	}
 	for _, ip := range ips {
 		switch {

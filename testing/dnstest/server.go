@@ -6,6 +6,13 @@
 // Point balancer.Headless at it with Headless{DNS: balancer.DNS{Server: srv.Addr()}}, or
 // grpc-go's stock resolver with the target "dns://" + srv.Addr() + "/name:port".
 // It listens on 127.0.0.1 only (UDP and TCP on one port).
+//
+// It copies the cluster DNS of Kubernetes, CoreDNS v1.15.0's kubernetes
+// plugin, where a test would notice: records carry its default TTL of 5 s
+// (SetTTL changes it), and SetService answers for a headless Service as
+// CoreDNS does, ready endpoints only and NXDOMAIN when none is ready.
+// testing/kubernetes's TestDNSTestDriftCoreDNS compares the two answers and
+// fails when they differ.
 package dnstest
 
 import (
@@ -17,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/meshmatch/meshmatch/internal/counter"
 )
@@ -40,6 +48,7 @@ type Server struct {
 	mu      sync.Mutex
 	records map[string][]netip.Addr
 	mode    Mode
+	ttl     uint32 // seconds
 	queries counter.Counter
 	names   map[string]int64 // queries per name
 	run     *running         // nil while stopped
@@ -59,7 +68,7 @@ func NewServer(t testing.TB) *Server {
 
 // Start starts a server. The caller must Close it.
 func Start() (*Server, error) {
-	s := &Server{records: map[string][]netip.Addr{}, names: map[string]int64{}}
+	s := &Server{records: map[string][]netip.Addr{}, names: map[string]int64{}, ttl: uint32(DefaultTTL / time.Second)}
 	run, err := listen("127.0.0.1:0", s)
 	if err != nil {
 		return nil, err
@@ -87,6 +96,44 @@ func (s *Server) Set(name string, ips ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.records[canonical(name)] = addrs
+}
+
+// Endpoint is one address of a headless Service (see SetService).
+type Endpoint struct {
+	Addr netip.Addr
+	// NotReady is an endpoint whose ready condition is false.
+	NotReady bool
+}
+
+// SetService makes name answer as CoreDNS's kubernetes plugin answers for a
+// headless Service with these endpoints: one record per ready endpoint,
+// not-ready ones left out, and NXDOMAIN (for A and AAAA alike) when none is
+// ready. testing/kubernetes's drift test holds this to CoreDNS v1.15.0.
+func (s *Server) SetService(name string, eps ...Endpoint) {
+	var addrs []netip.Addr
+	for _, ep := range eps {
+		if !ep.NotReady {
+			addrs = append(addrs, ep.Addr.Unmap())
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(addrs) == 0 {
+		delete(s.records, canonical(name))
+		return
+	}
+	s.records[canonical(name)] = addrs
+}
+
+// DefaultTTL is the TTL of every record unless SetTTL changes it: 5 s, the
+// kubernetes plugin's default in CoreDNS, the cluster DNS of Kubernetes.
+const DefaultTTL = 5 * time.Second
+
+// SetTTL changes the TTL of the records served from the next query on.
+func (s *Server) SetTTL(ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = uint32(ttl / time.Second)
 }
 
 // Remove deletes name's records; queries for it get NXDOMAIN.
@@ -163,13 +210,13 @@ func (s *Server) Close() {
 }
 
 // lookup returns the records and mode for one query and counts it.
-func (s *Server) lookup(name string) (ips []netip.Addr, known bool, mode Mode) {
+func (s *Server) lookup(name string) (ips []netip.Addr, known bool, mode Mode, ttl uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queries.Add()
 	s.names[canonical(name)]++
 	ips, known = s.records[canonical(name)]
-	return ips, known, s.mode
+	return ips, known, s.mode, s.ttl
 }
 
 func canonical(name string) string {
