@@ -3,6 +3,7 @@ package xds
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -69,9 +70,18 @@ func (t *tracker) set(p phase, detail string) {
 	t.phase, t.detail = p, detail
 }
 
+// noEndpoints are the texts of grpc-go v1.85's balancers when the
+// configuration has a cluster for the listener but no endpoint in it:
+// weighted_target, priority, cluster_manager and round_robin pickers.
+var noEndpoints = []string{"no targets to pick from", "no children to pick from", "produced zero addresses", "no priority"}
+
 // explain adds to a DeadlineExceeded error what the resolver was still
-// waiting for, keeping the code.
+// waiting for, and to an Unavailable error of an empty cluster which
+// service has no endpoints, keeping the code.
 func (t *tracker) explain(err error) error {
+	if status.Code(err) == codes.Unavailable {
+		return t.explainEmpty(err)
+	}
 	if status.Code(err) != codes.DeadlineExceeded {
 		return err
 	}
@@ -84,6 +94,22 @@ func (t *tracker) explain(err error) error {
 	case phaseConfig:
 		return fmt.Errorf("xds: no Listener (or no complete configuration) for %q from xDS server %s yet; "+
 			"istiod sends a Listener only for a service in the mesh, named by its FQDN and port: %w", t.listener, detail, err)
+	}
+	return err
+}
+
+// explainEmpty names the listener when grpc-go failed a call because its
+// cluster has no endpoints (istiod sends an empty one for a Service with no
+// ready pods), which grpc-go's own text does not say.
+func (t *tracker) explainEmpty(err error) error {
+	msg := status.Convert(err).Message()
+	for _, s := range noEndpoints {
+		if strings.Contains(msg, s) {
+			t.mu.Lock()
+			detail := t.detail
+			t.mu.Unlock()
+			return fmt.Errorf("xds: no ready endpoint for %q in the configuration from xDS server %s (a Service with no ready pods?): %w", t.listener, detail, err)
+		}
 	}
 	return err
 }

@@ -66,3 +66,17 @@ func TestConfiguredDeadlineNotBlamedOnIstiod(t *testing.T) {
 		require.NoError(t, ctx.Err(), "calls still reach the old backend at the test deadline; last error %v", err)
 	}
 }
+
+// TestNoEndpointsNamesTheService: the configuration has the service's
+// cluster but no endpoint in it (istiod's answer for a Service with no
+// ready pods); grpc-go's own error ("weighted-target: no targets to pick
+// from") does not say which service, so the strategy's does, keeping the
+// code.
+func TestNoEndpointsNamesTheService(t *testing.T) {
+	srv := xdstest.NewServer(t)
+	require.NoError(t, srv.SetEndpoints(svcHost, svcPort))
+	conn := dial(t, xds.Strategy{Bootstrap: srv.Bootstrap("no-endpoints"), Env: envOf(nil)})
+	err := shortCall(t, conn, 2*time.Second)
+	assert.Equal(t, codes.Unavailable, status.Code(err), "GetTicket() = %v, want code Unavailable", err)
+	assert.ErrorContains(t, err, `no ready endpoint for "`+svcAddr+`" in the configuration from xDS server `+srv.Addr())
+}

@@ -53,3 +53,16 @@ func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *bal
 	}
 	return nil
 }
+
+// spread makes n calls that must all succeed and returns the calls each
+// backend served.
+func spread(t testing.TB, ctx context.Context, conn grpc.ClientConnInterface, bs []*balancertest.Backend, n int) []int64 {
+	t.Helper()
+	before := calltest.Counts(bs)
+	for i := range n {
+		if _, err := calltest.GetTicket(ctx, conn); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	return calltest.Deltas(bs, before)
+}

@@ -158,6 +158,13 @@ func (d *CoreDNS) withProc(f func(*proctest.Process)) {
 	d.http.CloseIdleConnections()
 }
 
+// Running reports whether CoreDNS is running.
+func (d *CoreDNS) Running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.proc != nil && d.proc.Running()
+}
+
 // Addr returns CoreDNS's DNS address, DNSAddr:53.
 func (d *CoreDNS) Addr() string { return DNSAddr.String() + ":53" }
 
