@@ -37,6 +37,9 @@ func (l leakChecked) Run() int {
 // after CoreDNS's TTL (5 s) plus its refresh interval.
 const testTimeout = 60 * time.Second
 
+// maxCalls bounds every loop of calls that waits for a change.
+const maxCalls = 20000
+
 // testRefresh is the DNS strategies' re-resolution interval.
 const testRefresh = 500 * time.Millisecond
 

@@ -195,6 +195,13 @@ func (d *Istiod) withProc(f func(*proctest.Process)) {
 	d.http.CloseIdleConnections()
 }
 
+// Running reports whether istiod is running.
+func (d *Istiod) Running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.proc != nil && d.proc.Running()
+}
+
 // Log returns the last n lines istiod printed.
 func (d *Istiod) Log(n int) string {
 	d.mu.Lock()
