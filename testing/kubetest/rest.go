@@ -134,14 +134,15 @@ func splitDocuments(b []byte) [][]byte {
 	return docs
 }
 
-// Delete deletes one object; deleting one that does not exist is not an
-// error.
+// Delete deletes one object with background propagation, so it goes at
+// once (no garbage collector runs here to remove an orphan finalizer);
+// deleting one that does not exist is not an error.
 func (c *Cluster) Delete(ctx context.Context, apiVersion, kind, namespace, name string) error {
 	path, err := c.objectPath(ctx, apiVersion, kind, namespace, name)
 	if err != nil {
 		return fmt.Errorf("kubetest: delete: %w", err)
 	}
-	_, err = c.Do(ctx, http.MethodDelete, path, nil, "")
+	_, err = c.Do(ctx, http.MethodDelete, path+"?propagationPolicy=Background", nil, "")
 	if se, ok := err.(*StatusError); ok && se.Code == http.StatusNotFound {
 		return nil
 	}

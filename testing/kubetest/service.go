@@ -57,10 +57,22 @@ func Ready(addrs ...netip.Addr) []Endpoint {
 	return eps
 }
 
-// ApplyService creates or updates the Service (and its Namespace) through
-// the API server.
+// EnsureNamespace creates namespace ns with its default ServiceAccount, as
+// the namespace and ServiceAccount controllers of a cluster do (none runs
+// here).
+func (c *Cluster) EnsureNamespace(ctx context.Context, ns string) error {
+	return c.applyObjects(ctx,
+		corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}},
+	)
+}
+
+// ApplyService creates or updates the Service (and its Namespace, see
+// EnsureNamespace) through the API server.
 func (c *Cluster) ApplyService(ctx context.Context, s Service) error {
-	ns := corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: s.Namespace}}
+	if err := c.EnsureNamespace(ctx, s.Namespace); err != nil {
+		return err
+	}
 	svc := corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace},
@@ -73,7 +85,7 @@ func (c *Cluster) ApplyService(ctx context.Context, s Service) error {
 	if s.Headless {
 		svc.Spec.ClusterIP = corev1.ClusterIPNone
 	}
-	return c.applyObjects(ctx, ns, svc)
+	return c.applyObjects(ctx, svc)
 }
 
 // SliceName returns the name of the EndpointSlice SetEndpoints writes.
