@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/meshmatch/meshmatch/testing/proctest"
 )
 
-// dnsmasqPath is where Debian's dnsmasq-base installs the server.
-const dnsmasqPath = "/usr/sbin/dnsmasq"
+// dnsmasqBinary is the server, as Debian's dnsmasq-base installs it.
+var dnsmasqBinary = debianBinary("dnsmasq", "/usr/sbin", "dnsmasq-base")
 
 // localDomain is the only domain dnsmasq answers for; names under it that
 // the hosts file does not list get NXDOMAIN.
@@ -24,7 +26,7 @@ const localDomain = "meshmatch.test"
 // file the test rewrites. It has no upstream server, so it never forwards a
 // query anywhere.
 type dnsmasq struct {
-	*process
+	*proctest.Process
 	addr    string // "127.0.0.1:port"
 	hosts   string // the hosts file dnsmasq watches
 	staging string // where new hosts files are written before the rename
@@ -34,7 +36,7 @@ type dnsmasq struct {
 // them. It skips or fails t when dnsmasq is not installed.
 func startDNSMasq(t testing.TB, name string, ips ...string) *dnsmasq {
 	t.Helper()
-	path := requireBinary(t, dnsmasqPath, "dnsmasq-base")
+	path := dnsmasqBinary.Require(t)
 	dir := t.TempDir()
 	d := &dnsmasq{hosts: filepath.Join(dir, "hosts.d", "hosts"), staging: filepath.Join(dir, "staging")}
 	for _, sub := range []string{filepath.Dir(d.hosts), d.staging} {
@@ -52,7 +54,7 @@ func startDNSMasq(t testing.TB, name string, ips ...string) *dnsmasq {
 			return d
 		}
 		// Another process may take the free port before dnsmasq binds it.
-		if attempt == 5 || d.process == nil || !d.exitedWith("Address already in use") {
+		if attempt == 5 || !lostPortRace(d.Process) {
 			t.Fatalf("dnsmasq: %v", err)
 		}
 	}
@@ -65,7 +67,7 @@ func (d *dnsmasq) start(ctx context.Context, t testing.TB, path string) error {
 		return err
 	}
 	d.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	d.process, err = startProcess(t, "dnsmasq", path,
+	d.Process = startServer(t, path,
 		"--conf-file=/dev/null", // no system configuration
 		"--no-daemon",           // foreground, no pid file, no user change, log to stderr
 		"--log-facility=-",
@@ -79,13 +81,10 @@ func (d *dnsmasq) start(ctx context.Context, t testing.TB, path string) error {
 		"--hostsdir="+filepath.Dir(d.hosts),
 		"--local-ttl=0",
 	)
-	if err != nil {
+	if _, _, err := d.WaitLine(ctx, 0, "started, version"); err != nil {
 		return err
 	}
-	if _, err := d.waitLine(ctx, 0, "started, version"); err != nil {
-		return err
-	}
-	_, err = d.waitLine(ctx, 0, "read "+d.hosts+" - ")
+	_, _, err = d.WaitLine(ctx, 0, "read "+d.hosts+" - ")
 	return err
 }
 
@@ -93,11 +92,11 @@ func (d *dnsmasq) start(ctx context.Context, t testing.TB, path string) error {
 // dnsmasq has read the new file.
 func (d *dnsmasq) setHosts(t testing.TB, name string, ips ...string) {
 	t.Helper()
-	from := d.log.len()
+	from := d.Lines()
 	if err := d.writeHosts(name, ips); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.waitLine(testContext(t), from, "read "+d.hosts+" - "); err != nil {
+	if _, _, err := d.WaitLine(testContext(t), from, "read "+d.hosts+" - "); err != nil {
 		t.Fatalf("dnsmasq: after rewriting its hosts file: %v", err)
 	}
 }

@@ -12,8 +12,10 @@
 //
 //	go test -race -count=1 -tags integration ./testing/integration/...
 //
-// A test whose server binary (/usr/sbin/dnsmasq, /usr/sbin/nginx) is missing
-// is skipped, unless the environment variable MESHMATCH_INTEGRATION_REQUIRED
-// is set to a non-empty value: then it fails, so that CI never counts a
-// skipped test as a pass.
+// The servers run as testing/proctest Processes, whose output the tests wait
+// on line by line. A test whose server binary (dnsmasq or nginx, in PATH or
+// /usr/sbin) is missing is skipped with the Debian package to install,
+// unless the environment variable MESHMATCH_INTEGRATION_REQUIRED
+// (proctest.EnvRequired) is set to a non-empty value: then it fails, so that
+// CI never counts a skipped test as a pass.
 package integration

@@ -41,9 +41,9 @@ func TestHeadlessDNSMasqScaleUp(t *testing.T) {
 		t.Fatalf("%s served %d calls before it was in DNS, want 0", all[3].Name, got)
 	}
 
-	from := d.log.len()
+	from := d.Lines()
 	d.setHosts(t, serviceName, ips(all)...)
-	if _, err := d.waitLine(ctx, from, "query[A] "+serviceName); err != nil {
+	if _, _, err := d.WaitLine(ctx, from, "query[A] "+serviceName); err != nil {
 		t.Fatalf("no lookup after scaling up: %v", err)
 	}
 	if err := calltest.WaitServed(ctx, conn, all[3:]); err != nil {
@@ -61,11 +61,11 @@ func TestHeadlessDNSMasqAnswersNothing(t *testing.T) {
 		t.Fatalf("before emptying DNS: %v", err)
 	}
 
-	from := d.log.len()
+	from := d.Lines()
 	d.setHosts(t, serviceName) // no records: NXDOMAIN
 	// Each refresh asks for A and AAAA: four NXDOMAIN answers are at least
 	// two refreshes that found nothing.
-	if _, err := d.waitLines(ctx, from, 4, "config "+serviceName+" is NXDOMAIN"); err != nil {
+	if _, err := d.WaitLines(ctx, from, 4, "config "+serviceName+" is NXDOMAIN"); err != nil {
 		t.Fatalf("waiting for lookups that find nothing: %v", err)
 	}
 	assertShares(t, bs, spread(t, ctx, conn, bs, 150), 150)

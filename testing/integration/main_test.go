@@ -4,19 +4,16 @@ package integration
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/meshmatch/meshmatch/testing/proctest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// envRequired, when set, turns a missing server binary into a failure.
-const envRequired = "MESHMATCH_INTEGRATION_REQUIRED"
 
 // testTimeout bounds every wait of a test.
 const testTimeout = 20 * time.Second
@@ -30,20 +27,24 @@ func testContext(t testing.TB) context.Context {
 	return ctx
 }
 
-// requireBinary returns the path of a server binary: path itself, or its
-// base name looked up in PATH. When neither exists it skips t, or fails it
-// when envRequired is set.
-func requireBinary(t testing.TB, path, debianPackage string) string {
+// stopGrace is how long a server gets to exit after SIGTERM before it is
+// killed.
+const stopGrace = 5 * time.Second
+
+// debianBinary is a binary that a Debian package installs in dir, found
+// there or in PATH.
+func debianBinary(name, dir, debianPackage string) proctest.Binary {
+	return proctest.Binary{Name: name, Paths: []string{dir}, Hint: "install Debian package " + debianPackage}
+}
+
+// startServer starts a server for test t (see proctest.StartT).
+func startServer(t testing.TB, path string, args ...string) *proctest.Process {
 	t.Helper()
-	if p, err := exec.LookPath(path); err == nil {
-		return p
-	}
-	if p, err := exec.LookPath(filepath.Base(path)); err == nil {
-		return p
-	}
-	if os.Getenv(envRequired) != "" {
-		t.Fatalf("%s not found and %s is set: install Debian package %s", path, envRequired, debianPackage)
-	}
-	t.Skipf("%s not found: install Debian package %s to run this test (set %s=1 to make this a failure)", path, debianPackage, envRequired)
-	return ""
+	return proctest.StartT(t, proctest.Config{Path: path, Args: args, StopGrace: stopGrace})
+}
+
+// lostPortRace reports whether p exited because another process took the
+// free port picked for it before it could bind it.
+func lostPortRace(p *proctest.Process) bool {
+	return p != nil && !p.Running() && strings.Contains(p.Tail(0), "Address already in use")
 }

@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/dnstest"
+	"github.com/meshmatch/meshmatch/testing/proctest"
 )
 
 // envNdotsChild marks the copy of the test binary that runs inside a mount
@@ -42,7 +45,7 @@ func TestFQDNSkipsSearchPath(t *testing.T) {
 		checkOnlyFQDNQueried(t)
 		return
 	}
-	unshare := requireBinary(t, "/usr/bin/unshare", "util-linux")
+	unshare := debianBinary("unshare", "/usr/bin", "util-linux").Require(t)
 	conf := filepath.Join(t.TempDir(), "resolv.conf")
 	if err := os.WriteFile(conf, []byte(kubeResolvConf), 0o644); err != nil {
 		t.Fatal(err)
@@ -52,8 +55,8 @@ func TestFQDNSkipsSearchPath(t *testing.T) {
 		"sh", conf, os.Args[0])
 	cmd.Env = append(os.Environ(), envNdotsChild+"=1")
 	out, err := cmd.CombinedOutput()
-	if err != nil && strings.Contains(string(out), "unshare:") && os.Getenv(envRequired) == "" {
-		t.Skipf("cannot make a mount namespace here (set %s=1 to make this a failure): %s", envRequired, out)
+	if err != nil && strings.Contains(string(out), "unshare:") {
+		proctest.SkipOrFail(t, fmt.Sprintf("cannot make a mount namespace here: %s", bytes.TrimSpace(out)))
 	}
 	if err != nil {
 		t.Fatalf("test in a mount namespace with a pod's resolv.conf: %v\n%s", err, out)

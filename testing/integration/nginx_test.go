@@ -14,10 +14,12 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/meshmatch/meshmatch/testing/proctest"
 )
 
-// nginxPath is where Debian's nginx-light installs the server.
-const nginxPath = "/usr/sbin/nginx"
+// nginxBinary is the server, as Debian's nginx-light installs it.
+var nginxBinary = debianBinary("nginx", "/usr/sbin", "nginx-light")
 
 // nginxConf proxies gRPC (HTTP/2 cleartext, prior knowledge) on one loopback
 // address to the upstreams, round robin per request. A backend that refuses
@@ -57,7 +59,7 @@ http {
 
 // nginx is an nginx process proxying gRPC on 127.0.0.1.
 type nginx struct {
-	*process
+	*proctest.Process
 	addr  string // "127.0.0.1:port"
 	dir   string
 	quiet bool // no access log (as Istio's default mesh config), for benchmarks
@@ -74,7 +76,7 @@ func startNginx(t testing.TB, upstreams []string) *nginx {
 // startNginxLog is startNginx; quiet turns the access log off.
 func startNginxLog(t testing.TB, upstreams []string, quiet bool) *nginx {
 	t.Helper()
-	path := requireBinary(t, nginxPath, "nginx-light")
+	path := nginxBinary.Require(t)
 	ctx := testContext(t)
 	for attempt := 1; ; attempt++ {
 		n := &nginx{dir: t.TempDir(), quiet: quiet}
@@ -83,7 +85,7 @@ func startNginxLog(t testing.TB, upstreams []string, quiet bool) *nginx {
 			return n
 		}
 		// Another process may take the free port before nginx binds it.
-		if attempt == 5 || n.process == nil || !n.exitedWith("Address already in use") {
+		if attempt == 5 || !lostPortRace(n.Process) {
 			t.Fatalf("nginx: %v", err)
 		}
 	}
@@ -111,32 +113,21 @@ func (n *nginx) start(ctx context.Context, t testing.TB, path string, upstreams 
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		return err
 	}
-	n.process, err = startProcess(t, "nginx", path, "-e", "stderr", "-p", n.dir, "-c", confPath)
-	if err != nil {
-		return err
-	}
+	n.Process = startServer(t, path, "-e", "stderr", "-p", n.dir, "-c", confPath)
 	return n.waitAccepting(ctx)
 }
 
 // waitAccepting polls until nginx's port accepts a connection: nginx
 // reports nothing when it starts listening.
 func (n *nginx) waitAccepting(ctx context.Context) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
 	var d net.Dialer
-	for {
+	return n.WaitReady(ctx, 10*time.Millisecond, func(ctx context.Context) error {
 		c, err := d.DialContext(ctx, "tcp", n.addr)
-		if err == nil {
-			return c.Close()
+		if err != nil {
+			return err
 		}
-		select {
-		case <-tick.C:
-		case <-n.exited:
-			return fmt.Errorf("exited (%v) before accepting on %s", n.err, n.addr)
-		case <-ctx.Done():
-			return fmt.Errorf("not accepting on %s: %w", n.addr, err)
-		}
-	}
+		return c.Close()
+	})
 }
 
 // accessEntry is one request in nginx's access log.

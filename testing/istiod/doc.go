@@ -15,10 +15,14 @@
 //
 //	MESHMATCH_ISTIOD=$(.ci/istiod.sh) go test -race -count=1 -tags istiod ./testing/istiod/...
 //
-// A test whose binary is missing (MESHMATCH_ISTIOD unset or not executable)
-// is skipped with a message saying how to get it, unless the environment
-// variable MESHMATCH_INTEGRATION_REQUIRED is set to a non-empty value: then
-// it fails, so that CI never counts a skipped test as a pass.
+// istiod runs as a testing/proctest Process: the kernel kills it (on Linux)
+// should the test binary die, Close gives it a few seconds after SIGTERM,
+// and LogTail reads its output. The binary is a proctest Binary: a test
+// whose binary is missing (MESHMATCH_ISTIOD unset or not executable) is
+// skipped with a message saying how to get it, unless the environment
+// variable MESHMATCH_INTEGRATION_REQUIRED (proctest.EnvRequired) is set to
+// a non-empty value: then it fails, so that CI never counts a skipped test
+// as a pass.
 //
 // Ports: istiod's HTTP, webhook and ControlZ listeners take port 0 (the
 // kernel picks one). The xDS and monitoring ports are picked free by the

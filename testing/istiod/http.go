@@ -46,21 +46,4 @@ func (g httpGetter) get(ctx context.Context, url string) ([]byte, error) {
 	return body, nil
 }
 
-// waitOK polls url until it answers 200 or ctx ends.
-func (g httpGetter) waitOK(ctx context.Context, url string) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_, err := g.get(ctx, url)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("%s not answering: %w (last error: %w)", url, ctx.Err(), err)
-		}
-	}
-}
-
 func (g httpGetter) close() { g.tr.CloseIdleConnections() }

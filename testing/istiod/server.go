@@ -12,11 +12,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshmatch/meshmatch/testing/proctest"
 )
 
 // StartTimeout bounds NewServer's wait for istiod to be ready. istiod is
 // ready in about 0.2 s on a quiet machine; a loaded one takes seconds.
 const StartTimeout = 60 * time.Second
+
+// stopGrace is how long istiod gets to exit after SIGTERM before SIGKILL.
+const stopGrace = 5 * time.Second
 
 // Options configures a Server. The zero value works.
 type Options struct {
@@ -37,7 +42,7 @@ type Server struct {
 	dumpHTTP httpGetter
 
 	mu     sync.Mutex
-	proc   *process
+	proc   *proctest.Process
 	closed bool
 }
 
@@ -141,24 +146,26 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	if err := s.waitReady(ctx, p); err != nil {
-		p.kill()
-		return fmt.Errorf("istiod: start: %w\n%s", err, p.log.tail(30))
+		p.Kill()
+		return fmt.Errorf("istiod: start: %w", err)
 	}
 	return nil
 }
 
 // spawn starts the process under s.mu; the wait for readiness is not
 // under the lock, so that Kill, Close and LogTail do not wait for it.
-func (s *Server) spawn() (*process, error) {
+func (s *Server) spawn() (*proctest.Process, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closed:
 		return nil, errors.New("istiod: start: server closed")
-	case s.proc != nil && s.proc.running():
+	case s.proc != nil && s.proc.Running():
 		return nil, errors.New("istiod: start: already running")
 	}
-	p, err := startProcess(s.bin, s.args(), s.env())
+	p, err := proctest.Start(proctest.Config{
+		Name: "istiod", Path: s.bin, Args: s.args(), Env: s.env(), StopGrace: stopGrace,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +195,18 @@ func (s *Server) env() []string {
 	}
 }
 
-func (s *Server) waitReady(ctx context.Context, p *process) error {
-	if _, err := p.waitLine(ctx, 0, "starting gRPC discovery service at"); err != nil {
+// waitReady waits until istiod serves xDS and its monitoring port answers.
+// Either wait fails at once, with istiod's last lines of output, when istiod
+// exits.
+func (s *Server) waitReady(ctx context.Context, p *proctest.Process) error {
+	if _, _, err := p.WaitLine(ctx, 0, "starting gRPC discovery service at"); err != nil {
 		return err
 	}
-	return s.dumpHTTP.waitOK(ctx, "http://"+s.monAddr+"/version")
+	url := "http://" + s.monAddr + "/version"
+	return p.WaitReady(ctx, 50*time.Millisecond, func(ctx context.Context) error {
+		_, err := s.dumpHTTP.get(ctx, url)
+		return err
+	})
 }
 
 // Kill kills istiod with SIGKILL, the way a crashed or evicted pod goes, and
@@ -203,7 +217,7 @@ func (s *Server) Kill() {
 	p := s.proc
 	s.mu.Unlock()
 	if p != nil {
-		p.kill()
+		p.Kill()
 	}
 }
 
@@ -211,7 +225,7 @@ func (s *Server) Kill() {
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && s.proc.running()
+	return s.proc != nil && s.proc.Running()
 }
 
 // LogTail returns the last n lines istiod printed.
@@ -222,7 +236,7 @@ func (s *Server) LogTail(n int) string {
 	if p == nil {
 		return "(istiod never started)"
 	}
-	return p.log.tail(n)
+	return p.Tail(n)
 }
 
 // Close stops istiod (SIGTERM, then SIGKILL after a grace period) and
@@ -237,7 +251,7 @@ func (s *Server) Close() {
 	p := s.proc
 	s.mu.Unlock()
 	if p != nil {
-		p.stop()
+		p.Stop()
 	}
 	s.dumpHTTP.close()
 	os.RemoveAll(s.dir)
