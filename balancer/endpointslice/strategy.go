@@ -99,7 +99,9 @@ func (s *Strategy) Dial(addr string, opts ...grpc.DialOption) (balancer.Conn, er
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 	}
 	all = append(all, opts...)
-	all = append(all, grpc.WithResolvers(endpointslice.NewBuilder(scheme, s.config(), t, logger)))
+	why := new(endpointslice.Why)
+	all = append(all, why.DialOptions()...)
+	all = append(all, grpc.WithResolvers(endpointslice.NewBuilder(scheme, s.config(), t, why, logger)))
 	cc, err := grpc.NewClient(scheme+":///"+addr, all...)
 	if err != nil {
 		return nil, fmt.Errorf("endpointslice: %w", err)

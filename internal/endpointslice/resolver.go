@@ -26,14 +26,16 @@ const listTimeout = 10 * time.Second
 
 // NewBuilder returns a resolver.Builder under scheme that watches t's
 // EndpointSlices through the API server c describes.
-func NewBuilder(scheme string, c Config, t Target, logger *slog.Logger) resolver.Builder {
-	return &builder{scheme: scheme, c: c, t: t, log: logger}
+// It records in why the reason while there are no endpoints.
+func NewBuilder(scheme string, c Config, t Target, why *Why, logger *slog.Logger) resolver.Builder {
+	return &builder{scheme: scheme, c: c, t: t, why: why, log: logger}
 }
 
 type builder struct {
 	scheme string
 	c      Config
 	t      Target
+	why    *Why
 	log    *slog.Logger
 }
 
@@ -41,7 +43,7 @@ func (b *builder) Scheme() string { return b.scheme }
 
 func (b *builder) Build(_ resolver.Target, cc resolver.ClientConn, _ resolver.BuildOptions) (resolver.Resolver, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &watchResolver{c: b.c, t: b.t, log: b.log, cc: cc, ctx: ctx, cancel: cancel}
+	r := &watchResolver{c: b.c, t: b.t, why: b.why, log: b.log, cc: cc, ctx: ctx, cancel: cancel}
 	r.wg.Add(1)
 	go r.run()
 	return r, nil
@@ -50,6 +52,7 @@ func (b *builder) Build(_ resolver.Target, cc resolver.ClientConn, _ resolver.Bu
 type watchResolver struct {
 	c      Config
 	t      Target
+	why    *Why
 	log    *slog.Logger
 	cc     resolver.ClientConn
 	ctx    context.Context
@@ -176,14 +179,20 @@ func (r *watchResolver) push() {
 		return
 	}
 	r.log.Debug("endpointslice: addresses changed", "service", r.t.String(), "addresses", addrs, "previous", r.have)
+	had := r.have != nil
 	r.have = addrs
 	if len(addrs) == 0 {
-		// round_robin refuses an empty state; the error then explains why
-		// calls fail.
-		_ = r.cc.UpdateState(resolver.State{})
-		r.cc.ReportError(r.slices.Empty(r.t))
+		err := r.slices.Empty(r.t)
+		r.why.set(err.Error())
+		if had {
+			// Drop the old endpoints; round_robin refuses the empty state
+			// and fails calls, which the Why interceptors explain.
+			_ = r.cc.UpdateState(resolver.State{})
+		}
+		r.cc.ReportError(err)
 		return
 	}
+	r.why.set("")
 	if err := r.cc.UpdateState(state(addrs)); err != nil {
 		r.have = nil // push again on the next event
 	}
@@ -193,6 +202,7 @@ func (r *watchResolver) push() {
 // reached; it fails calls only while there have never been any.
 func (r *watchResolver) failed(err error) {
 	if r.have == nil {
+		r.why.set(err.Error())
 		r.cc.ReportError(err)
 		return
 	}
