@@ -243,4 +243,3 @@ func TestSlicesMerged(t *testing.T) {
 		}
 	}
 }
-
