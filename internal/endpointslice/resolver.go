@@ -84,13 +84,17 @@ func (r *watchResolver) run() {
 		if r.ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, errGone) {
+		wait := minBackoff // the API server ended the watch: watch again
+		switch {
+		case errors.Is(err, errGone):
 			r.rv = ""
 			continue
+		case err != nil:
+			r.failed(err)
+			failures++
+			wait = backoff(failures)
 		}
-		r.failed(err)
-		failures++
-		timer.Reset(backoff(failures))
+		timer.Reset(wait)
 		select {
 		case <-r.ctx.Done():
 			return
@@ -121,7 +125,11 @@ func (r *watchResolver) session(failures *int) error {
 			return err
 		}
 	}
-	w, err := cl.watch(r.ctx, r.t, r.rv)
+	// The API server ends the watch after watchTimeout; the client gives up
+	// a little later in case the server went silent.
+	ctx, cancel := context.WithTimeout(r.ctx, (watchTimeout+30)*time.Second)
+	defer cancel()
+	w, err := cl.watch(ctx, r.t, r.rv)
 	if err != nil {
 		return err
 	}
