@@ -4,6 +4,7 @@ package endpointslice_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -241,5 +242,32 @@ func TestSlicesMerged(t *testing.T) {
 		if got[i] < 80 || got[i] > 120 {
 			t.Errorf("%s served %d of 300 calls (%v), want about 100", b.Name, got[i], got)
 		}
+	}
+}
+
+// TestTokenReadAgain: the token file is read for every list and watch, as
+// the kubelet rotates bound tokens in place. A connection whose token may
+// not list fails calls naming the permission; once the file holds a token
+// that may, the same connection reaches the pods.
+func TestTokenReadAgain(t *testing.T) {
+	c := cluster(t)
+	ctx := testContext(t)
+	bs := balancertest.StartBackendsAt(t, podHosts(2))
+	svc := newService(t, c, bs)
+	file := serviceAccount(t, c, "rotating-no-rbac", false)
+	s := &endpointslice.Strategy{APIServer: c.URL(), CAFile: c.CAFile(), TokenFile: file}
+	conn := dial(t, s, svc.Addr())
+	if err := waitFailing(ctx, conn, "list endpointslices.discovery.k8s.io in namespace "+ns); err != nil {
+		t.Fatal(err)
+	}
+	granted, err := os.ReadFile(serviceAccount(t, c, "rotating-granted", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, granted, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
+		t.Fatalf("after the token file was rewritten: %v", err)
 	}
 }
