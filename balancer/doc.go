@@ -7,8 +7,10 @@
 // headless Service's DNS records, re-resolved on a timer) and Static (a fixed list
 // of addresses). The proxyless xDS strategy lives in package
 // github.com/meshmatch/meshmatch/xds so that programs which do not want it do not
-// link grpc-go's xDS client. Auto tries a chain of strategies in order and falls
-// back at run time.
+// link grpc-go's xDS client, and the EndpointSlice watch lives in package
+// github.com/meshmatch/meshmatch/balancer/endpointslice for the same reason
+// (it decodes k8s.io/api types). Auto tries a chain of strategies in order and
+// falls back at run time.
 //
 // Its name clashes with grpc-go's google.golang.org/grpc/balancer; import it
 // with an alias where both are used:

@@ -10,7 +10,8 @@ import (
 )
 
 // envStrategy names the environment variable that forces one strategy of the
-// default chain ("sidecar", "xds" or "headless") instead of detecting.
+// default chain ("sidecar", "xds", "headless", or the name of a strategy an
+// imported package added, such as "endpointslice") instead of detecting.
 const envStrategy = "MESHMATCH_STRATEGY"
 
 // defaultStrategy is the strategy of a Conn made without WithStrategy, and

@@ -1,0 +1,150 @@
+//go:build kubernetes
+
+package endpointslice_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
+	"github.com/meshmatch/meshmatch/testing/balancertest"
+	"github.com/meshmatch/meshmatch/testing/kubetest"
+)
+
+// podHosts returns the first n pod addresses as strings.
+func podHosts(n int) []string {
+	hs := make([]string, n)
+	for i := range hs {
+		hs[i] = kubetest.PodAddr(i).String()
+	}
+	return hs
+}
+
+// newService creates a headless Service for the backends' port with their
+// addresses as ready endpoints.
+func newService(t testing.TB, c *kubetest.Cluster, bs []*balancertest.Backend) kubetest.Service {
+	t.Helper()
+	s := kubetest.Service{Namespace: ns, Name: fmt.Sprintf("es-%d", serviceSeq.Add(1)), Port: int32(portOf(t, bs[0])), Headless: true}
+	if err := c.ApplyService(testContext(t), s); err != nil {
+		t.Fatal(err)
+	}
+	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs)...))
+	return s
+}
+
+func setEndpoints(t testing.TB, c *kubetest.Cluster, s kubetest.Service, eps []kubetest.Endpoint) {
+	t.Helper()
+	if err := c.SetEndpoints(testContext(t), s, eps); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func portOf(t testing.TB, b *balancertest.Backend) int {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(b.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(ap.Port())
+}
+
+func addrs(t testing.TB, bs []*balancertest.Backend) []netip.Addr {
+	t.Helper()
+	out := make([]netip.Addr, len(bs))
+	for i, b := range bs {
+		ap, err := netip.ParseAddrPort(b.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = ap.Addr()
+	}
+	return out
+}
+
+// fastReconnect makes connections retry a dead backend quickly.
+var fastReconnect = grpc.WithConnectParams(grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
+	MinConnectTimeout: time.Second,
+})
+
+// dial dials addr with s in plaintext and closes the connection on
+// t.Cleanup.
+func dial(t testing.TB, s balancer.Strategy, addr string) balancer.Conn {
+	t.Helper()
+	conn, err := s.Dial(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), fastReconnect)
+	if err != nil {
+		t.Fatalf("%s.Dial(%q) = %v", s.Name(), addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// waitFailing waits until a call fails with Unavailable and a message
+// holding want, and returns that error.
+func waitFailing(ctx context.Context, conn grpc.ClientConnInterface, want string) error {
+	var last error
+	for range maxCalls {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := calltest.GetTicket(cctx, conn)
+		cancel()
+		if status.Code(err) == codes.Unavailable && strings.Contains(err.Error(), want) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		last = err
+	}
+	return fmt.Errorf("no call failed with Unavailable and %q (last: %v)", want, last)
+}
+
+// waitNotServed waits until window consecutive calls succeed and none is
+// served by gone.
+func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *balancertest.Backend, window int) error {
+	run := 0
+	for range maxCalls {
+		if run == window {
+			return nil
+		}
+		name, err := calltest.GetTicket(ctx, conn)
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%s still served calls: %w", gone.Name, ctx.Err())
+		case err != nil || name == gone.Name:
+			run = 0
+		default:
+			run++
+		}
+	}
+	return fmt.Errorf("%s still served calls after %d calls", gone.Name, maxCalls)
+}
+
+// harness serves the backends as the ready endpoints of a Service whose
+// EndpointSlices the client watches.
+func harness(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
+	c := cluster(t)
+	s := newService(t, c, bs)
+	return balancertest.Setup{
+		Strategy: strategy(t, c),
+		Addr:     s.Addr(),
+		SetBackends: func(t testing.TB, live []*balancertest.Backend) {
+			setEndpoints(t, c, s, kubetest.Ready(addrs(t, live)...))
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	cluster(t)
+	balancertest.RunOn(t, podHosts(4), harness)
+}
