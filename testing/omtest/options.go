@@ -84,13 +84,21 @@ type Config struct {
 	// MatchFunctionServer, when set (and MatchFunction is not), is called in
 	// process through its generated Run method for every FetchMatches call.
 	MatchFunctionServer pb.MatchFunctionServer
-	// Evaluator, when set, replaces the default evaluator in process. It gets
-	// every proposal of one synchronizer cycle once the cycle's input closes,
+	// StreamEvaluator, when set, replaces the default evaluator in process
+	// and runs from the start of every synchronizer cycle: it gets each
+	// proposal as a match function sends it, and each id it accepts reaches
+	// its caller at once, as with a gRPC evaluator that accepts as it reads.
+	StreamEvaluator StreamEvaluateFunc
+	// Evaluator, when set (and StreamEvaluator is not), replaces the default
+	// evaluator in process. It decides over a whole cycle at once: it is
+	// called with every proposal of the cycle once the cycle's input closes,
 	// and returns the ids of the accepted matches. It must return when ctx
 	// is done: the cycle waits for it.
 	Evaluator omclient.EvaluateFunc
-	// EvaluatorTarget, when set (and Evaluator is not), is the "host:port" of
-	// a gRPC Evaluator service used instead of the default evaluator.
+	// EvaluatorTarget, when set (and neither evaluator function is), is the
+	// "host:port" of a gRPC Evaluator service used instead of the default
+	// evaluator. The cycle opens its Evaluate stream when it starts and sends
+	// each proposal as it arrives.
 	EvaluatorTarget string
 	// Dialer opens connections to remote match functions and evaluators.
 	// Default: omclient.NewConn with the balancer.Headless strategy.
@@ -161,6 +169,12 @@ func WithMatchFunctionServer(srv pb.MatchFunctionServer) Option {
 // WithEvaluator replaces the default evaluator with fn, run in process.
 func WithEvaluator(fn omclient.EvaluateFunc) Option {
 	return optionFunc(func(cfg *Config) { cfg.Evaluator = fn })
+}
+
+// WithStreamEvaluator replaces the default evaluator with fn, run in process
+// from the start of each cycle.
+func WithStreamEvaluator(fn StreamEvaluateFunc) Option {
+	return optionFunc(func(cfg *Config) { cfg.StreamEvaluator = fn })
 }
 
 // WithEvaluatorTarget replaces the default evaluator with the gRPC Evaluator

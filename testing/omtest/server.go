@@ -131,7 +131,7 @@ func (s *Server) services() (*frontend, *backend, *query) {
 			fn: s.cfg.MatchFunction, server: s.cfg.MatchFunctionServer,
 			store: s.store, dial: s.dial, rest: s.rest,
 		},
-		eval: &evaluator{fn: s.cfg.Evaluator, target: s.cfg.EvaluatorTarget, dial: s.dial},
+		eval: newEvaluator(s.cfg, s.dial),
 	}
 	be := &backend{store: s.store, sync: syn}
 	q := &query{store: s.store, pageSize: s.cfg.QueryPageSize}
