@@ -45,6 +45,14 @@
 // "error(s) in FetchMatches call. syncErr=[…], mmfErr=[…]"; a panic in an
 // in-process match function or evaluator becomes such an error.
 //
+// With Replicas (or WithReplicas) each service runs as several replicas on
+// their own addresses (127.0.0.1, 127.0.0.2, … by default) over the one
+// state and synchronizer, like Open-Match's stateless pods in front of one
+// Redis, so that client-side balancing can be tried locally. StopReplica
+// kills one (connections reset), DrainReplica drains it (GOAWAY) and
+// RestartReplica serves it again on its address; ReplicaMeterProvider gives
+// each its own server metrics.
+//
 // Servers enforce Open-Match's keepalive policy (pings every 10 s allowed,
 // also without streams). Reset empties the core between tests.
 //

@@ -50,7 +50,11 @@ type Config struct {
 	// FrontendAddr, BackendAddr and QueryAddr, when any is set, give every
 	// service its own listener, as in a real Open-Match install (frontend
 	// 50504, backend 50505, query 50503). Unset ones use "127.0.0.1:0".
+	// With Replicas they are where each service's first replica listens.
 	FrontendAddr, BackendAddr, QueryAddr string
+	// Replicas, when set, runs each service as several replicas over the
+	// one state (see Replicas). Its Count must be at least 1.
+	Replicas *Replicas
 
 	// Clock measures every timeout. Default: the system clock.
 	Clock Clock
@@ -114,6 +118,12 @@ type Config struct {
 	MeterProvider metric.MeterProvider
 	// TracerProvider, when set, records grpc-go's spans the same way.
 	TracerProvider trace.TracerProvider
+	// ReplicaMeterProvider, when set, is asked once per gRPC server of the
+	// core (each replica, see Replicas) for the meter provider its server
+	// metrics go to, in place of MeterProvider; for example one that labels
+	// every series with the replica's address, so that the spread of calls
+	// over the replicas shows. A nil result falls back to MeterProvider.
+	ReplicaMeterProvider func(ReplicaInfo) metric.MeterProvider
 }
 
 // Option configures a Server built by NewServer.
@@ -195,6 +205,23 @@ func WithServerOptions(opts ...grpc.ServerOption) Option {
 // WithMeterProvider sets Config.MeterProvider.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(cfg *Config) { cfg.MeterProvider = mp })
+}
+
+// WithReplicas runs each service as n replicas on consecutive loopback
+// addresses (127.0.0.1, 127.0.0.2, …), one free port per service. Start
+// refuses n < 1.
+func WithReplicas(n int) Option {
+	return optionFunc(func(cfg *Config) {
+		if cfg.Replicas == nil {
+			cfg.Replicas = &Replicas{}
+		}
+		cfg.Replicas.Count = n
+	})
+}
+
+// WithReplicaMeterProvider sets Config.ReplicaMeterProvider.
+func WithReplicaMeterProvider(fn func(ReplicaInfo) metric.MeterProvider) Option {
+	return optionFunc(func(cfg *Config) { cfg.ReplicaMeterProvider = fn })
 }
 
 // WithTracerProvider sets Config.TracerProvider.
