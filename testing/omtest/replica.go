@@ -2,7 +2,6 @@ package omtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -218,5 +217,3 @@ func (l *trackingListener) reset() {
 	}
 }
 
-// errNoReplica is wrapped by the errors for a replica that does not exist.
-var errNoReplica = errors.New("no such replica")

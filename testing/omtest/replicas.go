@@ -217,6 +217,10 @@ func closeAll(ls []net.Listener) {
 	}
 }
 
+// ErrNoReplica is wrapped by the error of a replica method given a service
+// or index that names no replica.
+var ErrNoReplica = errors.New("no such replica")
+
 // Replicas describes every gRPC server of the core, frontend replicas first,
 // then backend, then query.
 func (s *Server) Replicas() []ReplicaInfo {
@@ -289,7 +293,7 @@ func (s *Server) replica(svc Service, i int) (*replica, error) {
 	switch svc {
 	case ServiceFrontend, ServiceBackend, ServiceQuery:
 	default:
-		return nil, fmt.Errorf("omtest: unknown service %q (want %s, %s or %s): %w", svc, ServiceFrontend, ServiceBackend, ServiceQuery, errNoReplica)
+		return nil, fmt.Errorf("omtest: unknown service %q (want %s, %s or %s): %w", svc, ServiceFrontend, ServiceBackend, ServiceQuery, ErrNoReplica)
 	}
 	var found []*replica
 	for _, r := range s.replicas {
@@ -298,7 +302,7 @@ func (s *Server) replica(svc Service, i int) (*replica, error) {
 		}
 	}
 	if i < 0 || i >= len(found) {
-		return nil, fmt.Errorf("omtest: no replica %s/%d: %s has %d (0 to %d): %w", svc, i, svc, len(found), len(found)-1, errNoReplica)
+		return nil, fmt.Errorf("omtest: no replica %s/%d: %s has %d (0 to %d): %w", svc, i, svc, len(found), len(found)-1, ErrNoReplica)
 	}
 	return found[i], nil
 }
