@@ -216,4 +216,3 @@ func (l *trackingListener) reset() {
 		}
 	}
 }
-
