@@ -62,25 +62,24 @@ func (w *wireCache) lookup(t *pb.Ticket) ([]byte, bool) {
 	return b, ok
 }
 
-// ticket returns t's encoding: the cached one if t is stored.
-func (w *wireCache) ticket(t *pb.Ticket) ([]byte, error) {
-	if b, ok := w.lookup(t); ok {
-		return b, nil
-	}
-	return protov2.Marshal(t)
-}
-
-// encodings returns the encoding of every ticket of ts and the size of
-// ts as a repeated message field.
+// encodings returns the encoding of every ticket of ts, taking the lock
+// once, and the size of ts as a repeated message field.
 func (w *wireCache) encodings(ts []*pb.Ticket) ([][]byte, int, error) {
 	out := make([][]byte, len(ts))
 	size := 0
+	w.mu.RLock()
 	for i, t := range ts {
-		b, err := w.ticket(t)
-		if err != nil {
-			return nil, 0, err
+		out[i] = w.m[t]
+	}
+	w.mu.RUnlock()
+	for i, b := range out {
+		if b == nil {
+			var err error
+			if b, err = protov2.Marshal(ts[i]); err != nil {
+				return nil, 0, err
+			}
+			out[i] = b
 		}
-		out[i] = b
 		size += 1 + protowire.SizeBytes(len(b))
 	}
 	return out, size, nil
@@ -92,9 +91,10 @@ func appendField(buf []byte, num protowire.Number, b []byte) []byte {
 }
 
 // wireCodec is the core's server codec: gRPC's proto codec, except that the
-// messages carrying stored tickets (QueryTickets pages, FetchMatches
-// responses) reuse each ticket's cached encoding instead of encoding it
-// again for every message. The bytes decode to the same message.
+// messages carrying stored tickets (a stored ticket itself, as CreateTicket
+// and GetTicket return it, QueryTickets pages, FetchMatches responses) reuse
+// each ticket's cached encoding instead of encoding it again for every
+// message. The bytes decode to the same message.
 type wireCodec struct {
 	base  encoding.CodecV2
 	cache *wireCache
@@ -113,8 +113,12 @@ func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 	var ok bool
 	var err error
 	switch m := v.(type) {
+	case *pb.Ticket:
+		b, ok = c.cache.lookup(m)
 	case *pb.QueryTicketsResponse:
-		b, ok, err = c.queryTickets(m)
+		if out, ok := c.queryTickets(m); ok {
+			return out, nil
+		}
 	case *pb.FetchMatchesResponse:
 		b, ok, err = c.fetchMatches(m)
 	}
@@ -134,20 +138,56 @@ func plain(ts []*pb.Ticket) bool {
 	return true
 }
 
-func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) ([]byte, bool, error) {
-	if len(r.ProtoReflect().GetUnknown()) > 0 || !plain(r.GetTickets()) {
-		return nil, false, nil
+// queryTickets writes a page of stored tickets from their cached encodings
+// into one buffer of pagePool, which gRPC gives back once it has sent it; ok is false when a ticket has no cached encoding (the page is then
+// encoded as usual).
+func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) (mem.BufferSlice, bool) {
+	ts := r.GetTickets()
+	if len(r.ProtoReflect().GetUnknown()) > 0 || !plain(ts) {
+		return nil, false
 	}
-	encs, size, err := c.cache.encodings(r.GetTickets())
-	if err != nil {
-		return nil, false, err
+	encs := encScratch.Get().(*[][]byte)
+	defer func() { clear(*encs); encScratch.Put(encs) }()
+	*encs = (*encs)[:0]
+	size := 0
+	w := c.cache
+	w.mu.RLock()
+	for _, t := range ts {
+		b, ok := w.m[t]
+		if !ok {
+			w.mu.RUnlock()
+			return nil, false
+		}
+		*encs = append(*encs, b)
+		size += 1 + protowire.SizeBytes(len(b))
 	}
-	out := make([]byte, 0, size)
-	for _, b := range encs {
+	w.mu.RUnlock()
+	buf := pagePool.Get(size)
+	out := (*buf)[:0]
+	for _, b := range *encs {
 		out = appendField(out, fieldQueryTickets, b)
 	}
-	return out, true, nil
+	*buf = out
+	return mem.BufferSlice{mem.NewBuffer(buf, pagePool)}, true
 }
+
+// encScratch holds the slices queryTickets gathers a page's encodings in.
+var encScratch = sync.Pool{New: func() any { return new([][]byte) }}
+
+// pagePool holds the buffers of query pages: every power of two from 4 KiB
+// to 64 MiB, so that a page of a thousand tickets (about 100 KiB) takes a
+// 128 KiB buffer (gRPC's default pool would hand it a 1 MiB one).
+var pagePool = func() mem.BufferPool {
+	var exps []uint8
+	for e := uint8(12); e <= 26; e++ {
+		exps = append(exps, e)
+	}
+	p, err := mem.NewBinaryTieredBufferPool(exps...)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 func (c wireCodec) fetchMatches(r *pb.FetchMatchesResponse) ([]byte, bool, error) {
 	m := r.GetMatch()
