@@ -15,6 +15,7 @@ import (
 // holding the lock.
 type ticketEntry struct {
 	ticket   *pb.Ticket
+	enc      []byte    // ticket's encoding (nil if it failed), as the wire cache holds it
 	indexed  bool      // in the active index (false once assigned)
 	deleteAt time.Time // set when assigned; the record disappears then
 }
@@ -128,10 +129,10 @@ func (s *store) createTicket(t *pb.Ticket) *pb.Ticket {
 	now := s.clock.Now()
 	t.Id = s.ids.next(now)
 	t.CreateTime = timestamppb.New(now)
-	s.wire.add(t)
+	enc := s.wire.add(t)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tickets[t.Id] = ticketEntry{ticket: t, indexed: true}
+	s.tickets[t.Id] = ticketEntry{ticket: t, enc: enc, indexed: true}
 	return t
 }
 
@@ -152,18 +153,33 @@ func (s *store) deleteTicket(id string) {
 
 // activeTickets returns the indexed, non-pending tickets that keep accepts.
 func (s *store) activeTickets(keep func(*pb.Ticket) bool) []*pb.Ticket {
+	ts, _ := s.active(keep, false)
+	return ts
+}
+
+// active returns the indexed, non-pending tickets that keep accepts and,
+// when withEnc is set, their encodings (the same index in both).
+func (s *store) active(keep func(*pb.Ticket) bool, withEnc bool) ([]*pb.Ticket, [][]byte) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	now := s.clock.Now()
-	out := make([]*pb.Ticket, 0, len(s.tickets)-len(s.assigned))
+	n := len(s.tickets) - len(s.assigned)
+	out := make([]*pb.Ticket, 0, n)
+	var encs [][]byte
+	if withEnc {
+		encs = make([][]byte, 0, n)
+	}
 	anyPending := len(s.pending) > 0
 	for id, e := range s.tickets {
 		if !e.indexed || (anyPending && s.pendingLocked(id, now)) || !keep(e.ticket) {
 			continue
 		}
 		out = append(out, e.ticket)
+		if withEnc {
+			encs = append(encs, e.enc)
+		}
 	}
-	return out
+	return out, encs
 }
 
 // markPendingLocked hides ids from queries for pendingRelease from now.

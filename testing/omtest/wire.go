@@ -1,6 +1,7 @@
 package omtest
 
 import (
+	"slices"
 	"sync"
 
 	"google.golang.org/grpc/encoding"
@@ -27,13 +28,17 @@ const (
 type wireCache struct {
 	mu sync.RWMutex
 	m  map[*pb.Ticket][]byte
+
+	pagesMu sync.Mutex
+	pages   map[*pb.QueryTicketsResponse][][]byte // see withPage
 }
 
-// add encodes t, which must be stored and never modified again.
-func (w *wireCache) add(t *pb.Ticket) {
+// add encodes t, which must be stored and never modified again, and
+// returns the encoding (nil if t cannot be encoded).
+func (w *wireCache) add(t *pb.Ticket) []byte {
 	b, err := protov2.Marshal(t)
 	if err != nil {
-		return
+		return nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -41,6 +46,32 @@ func (w *wireCache) add(t *pb.Ticket) {
 		w.m = make(map[*pb.Ticket][]byte)
 	}
 	w.m[t] = b
+	return b
+}
+
+// withPage calls send with page registered as encoded by encs (one per
+// ticket, in order), so that the codec writes the page from them without
+// looking each ticket up.
+func (w *wireCache) withPage(page *pb.QueryTicketsResponse, encs [][]byte, send func() error) error {
+	w.pagesMu.Lock()
+	if w.pages == nil {
+		w.pages = make(map[*pb.QueryTicketsResponse][][]byte)
+	}
+	w.pages[page] = encs
+	w.pagesMu.Unlock()
+	defer func() {
+		w.pagesMu.Lock()
+		delete(w.pages, page)
+		w.pagesMu.Unlock()
+	}()
+	return send()
+}
+
+func (w *wireCache) page(page *pb.QueryTicketsResponse) ([][]byte, bool) {
+	w.pagesMu.Lock()
+	defer w.pagesMu.Unlock()
+	encs, ok := w.pages[page]
+	return encs, ok
 }
 
 func (w *wireCache) drop(t *pb.Ticket) {
@@ -146,10 +177,12 @@ func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) (mem.BufferSlice, bo
 	if len(r.ProtoReflect().GetUnknown()) > 0 || !plain(ts) {
 		return nil, false
 	}
+	if encs, ok := c.cache.page(r); ok && len(encs) == len(ts) && !slices.ContainsFunc(encs, func(b []byte) bool { return b == nil }) {
+		return writePage(encs), true
+	}
 	encs := encScratch.Get().(*[][]byte)
 	defer func() { clear(*encs); encScratch.Put(encs) }()
 	*encs = (*encs)[:0]
-	size := 0
 	w := c.cache
 	w.mu.RLock()
 	for _, t := range ts {
@@ -159,16 +192,25 @@ func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) (mem.BufferSlice, bo
 			return nil, false
 		}
 		*encs = append(*encs, b)
-		size += 1 + protowire.SizeBytes(len(b))
 	}
 	w.mu.RUnlock()
+	return writePage(*encs), true
+}
+
+// writePage writes encs as QueryTicketsResponse.tickets into one buffer of
+// pagePool, which gRPC gives back once it has sent it.
+func writePage(encs [][]byte) mem.BufferSlice {
+	size := 0
+	for _, b := range encs {
+		size += 1 + protowire.SizeBytes(len(b))
+	}
 	buf := pagePool.Get(size)
 	out := (*buf)[:0]
-	for _, b := range *encs {
+	for _, b := range encs {
 		out = appendField(out, fieldQueryTickets, b)
 	}
 	*buf = out
-	return mem.BufferSlice{mem.NewBuffer(buf, pagePool)}, true
+	return mem.BufferSlice{mem.NewBuffer(buf, pagePool)}
 }
 
 // encScratch holds the slices queryTickets gathers a page's encodings in.
