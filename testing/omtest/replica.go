@@ -98,17 +98,15 @@ func (r *replica) start(lis net.Listener, onErr func(error)) {
 // fail on the client side. A draining replica is stopped too.
 func (r *replica) stop() error {
 	r.mu.Lock()
-	gs, hs, tl, done, state := r.gs, r.hs, r.lis, r.done, r.state
-	if state == replicaStopped {
-		r.mu.Unlock()
+	defer r.mu.Unlock() // held until the server is gone, so a restart waits
+	if r.state == replicaStopped {
 		return fmt.Errorf("omtest: replica %s (%s) is already stopped", r.name(), r.addr)
 	}
 	r.state = replicaStopped
-	r.mu.Unlock()
-	hs.Shutdown()
-	tl.reset()
-	gs.Stop()
-	<-done
+	r.hs.Shutdown()
+	r.lis.reset()
+	r.gs.Stop()
+	<-r.done
 	return nil
 }
 
@@ -140,8 +138,10 @@ func (r *replica) drain(ctx context.Context) error {
 	}
 	<-done
 	r.mu.Lock()
-	r.state = replicaStopped
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if r.gs == gs { // not stopped and restarted meanwhile
+		r.state = replicaStopped
+	}
 	return nil
 }
 

@@ -58,7 +58,7 @@ type ReplicaInfo struct {
 	Index int
 	// Addr is where it listens ("host:port"), also while stopped.
 	Addr string
-	// Running is false once it was stopped or drained.
+	// Running is false while it drains and once it was stopped or drained.
 	Running bool
 }
 

@@ -304,6 +304,37 @@ func TestReplicaDrainDeadline(t *testing.T) {
 	assert.Equal(t, codes.Unavailable, status.Code(err), "the watch once the grace period ended = %v, want Unavailable", err)
 }
 
+// StopReplica during a drain cuts the drain short; the replica can then be
+// restarted, and the ended drain does not mark it stopped again.
+func TestReplicaStopDuringDrain(t *testing.T) {
+	ctx := testCtx(t)
+	s := omtest.NewServer(t, omtest.WithReplicas(1))
+	fe := frontendAt(t, s.FrontendAddr())
+	tk, err := fe.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{}})
+	require.NoError(t, err)
+	watch, err := fe.WatchAssignments(ctx, &pb.WatchAssignmentsRequest{TicketId: tk.GetId()})
+	require.NoError(t, err)
+	_, err = fe.GetTicket(ctx, &pb.GetTicketRequest{TicketId: tk.GetId()})
+	require.NoError(t, err)
+	raw := dialHTTP2(ctx, t, s.FrontendAddr())
+	drained := make(chan error, 1)
+	go func() { drained <- s.DrainReplica(ctx, omtest.ServiceFrontend, 0) }()
+	require.NoError(t, raw.waitFor(http2GoAway), "the drain has begun")
+	err = s.DrainReplica(ctx, omtest.ServiceFrontend, 0)
+	require.Error(t, err)
+	assert.Equal(t, "omtest: replica frontend/0 ("+s.FrontendAddr()+") is already draining", err.Error())
+	err = s.RestartReplica(omtest.ServiceFrontend, 0)
+	require.Error(t, err)
+	assert.Equal(t, "omtest: replica frontend/0 ("+s.FrontendAddr()+") is draining", err.Error())
+
+	require.NoError(t, s.StopReplica(omtest.ServiceFrontend, 0))
+	require.NoError(t, waitFor(ctx, t, drained, "the drain to end"))
+	_, err = watch.Recv()
+	assert.Equal(t, codes.Unavailable, status.Code(err), "the watch cut by the stop = %v, want Unavailable", err)
+	require.NoError(t, s.RestartReplica(omtest.ServiceFrontend, 0))
+	assert.True(t, s.Replicas()[0].Running)
+}
+
 func TestReplicaBadInput(t *testing.T) {
 	ctx := testCtx(t)
 	s := omtest.NewServer(t, omtest.WithReplicas(3))
