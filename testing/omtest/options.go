@@ -45,7 +45,8 @@ type Dialer func(target string) (grpc.ClientConnInterface, io.Closer, error)
 // loopback port, with Open-Match's default timeouts and default evaluator.
 type Config struct {
 	// Addr is where all three services listen together. Default "127.0.0.1:0".
-	// It is ignored when any of FrontendAddr, BackendAddr or QueryAddr is set.
+	// It is ignored when any of FrontendAddr, BackendAddr or QueryAddr is set,
+	// and with Replicas.
 	Addr string
 	// FrontendAddr, BackendAddr and QueryAddr, when any is set, give every
 	// service its own listener, as in a real Open-Match install (frontend
