@@ -28,8 +28,8 @@ import (
 const (
 	floorTickets = 20000
 	floorClients = 8
-	floorSlices  = 40 // CreateTicket measured in this many alternating slices
-	floorRounds  = 12 // QueryTickets rounds, alternating, one call per client each
+	floorSlices  = 100 // CreateTicket measured in this many alternating slices
+	floorRounds  = 12  // QueryTickets rounds, alternating, one call per client each
 )
 
 // BenchmarkCoreFloor compares the core with the floor a stand-in for tests
