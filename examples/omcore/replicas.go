@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -31,9 +32,9 @@ type listenFlags struct {
 }
 
 func (l *listenFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.frontend, "frontend", "127.0.0.1:50504", "FrontendService listen address, or one per replica, comma-separated")
-	fs.StringVar(&l.backend, "backend", "127.0.0.1:50505", "BackendService listen address, or one per replica, comma-separated")
-	fs.StringVar(&l.query, "query", "127.0.0.1:50503", "QueryService listen address, or one per replica, comma-separated")
+	fs.StringVar(&l.frontend, "frontend", loopback(omtest.FrontendPort), "FrontendService listen address, or one per replica, comma-separated")
+	fs.StringVar(&l.backend, "backend", loopback(omtest.BackendPort), "BackendService listen address, or one per replica, comma-separated")
+	fs.StringVar(&l.query, "query", loopback(omtest.QueryPort), "QueryService listen address, or one per replica, comma-separated")
 	fs.IntVar(&l.replicas, "replicas", 1, "replicas of each of frontend, backend and query over the one state; replica i listens on the host i after the flag's (127.0.0.1, 127.0.0.2, …) on its port, unless the flag lists the addresses")
 }
 
@@ -80,6 +81,9 @@ func (l *listenFlags) apply(cfg *omtest.Config) error {
 	}
 	return nil
 }
+
+// loopback is port on 127.0.0.1.
+func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 func split(s string) []string {
 	if s == "" {
