@@ -56,6 +56,10 @@ END {
     each("omtest", "BenchmarkQueryPools", "1000,10000,100000", "ns-per-ticket", "%.0f"), each("omtest", "BenchmarkQueryPoolsFast", "1000,10000,100000", "ns-per-ticket", "%.0f")
   printf "| | `BenchmarkCreateTicket` (8 concurrent clients, empty core); the fills at 1k/10k/100k | %s tickets/s; %s tickets/s | — |\n", \
     v("omtest.BenchmarkCreateTicket", "tickets/s", "%.0f"), each("omtest", "BenchmarkFetchMatches", "1000,10000,100000", "create-tickets/s", "%.0f")
+  f = "omtest.BenchmarkCoreFloor"
+  printf "| the core costs nothing beyond gRPC: create-ratio ≥ 0.95, query-ratio ≤ 1.2 | `BenchmarkCoreFloor` (in-memory core, default options; 20 000 tickets, 8 client connections; the sides take turns over 100 slices of CreateTicket and 12 rounds of QueryTickets, 3 iterations) | create-ratio **%s**, query-ratio **%s**; of process CPU time %s / %s | no-op FrontendService (sets id and create_time) and QueryService (streams the same tickets encoded beforehand), same grpc-go and messages: %s tickets/s created (core %s), %s ms of queries per iteration (core %s) |\n", \
+    v(f, "create-ratio"), v(f, "query-ratio"), v(f, "create-cpu-ratio"), v(f, "query-cpu-ratio"), \
+    v(f, "noop-create-tickets/s", "%.0f"), v(f, "core-create-tickets/s", "%.0f"), v(f, "noop-query-ms", "%.0f"), v(f, "core-query-ms", "%.0f")
   i = "istiod."
   if ((i "BenchmarkSpread", "max/min-share") in m)
     printf "| spread, scale-up, failover against a **real istiod** | `testing/istiod` `BenchmarkSpread`, `BenchmarkScaleUp`, `BenchmarkFailover` (tag istiod, 3 iterations) | spread **%s**; pickup **%s** s after the ServiceEntry edit; **%s** failed idempotent calls (one retry) | — |\n", \

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/meshmatch/meshmatch/omclient/pb"
@@ -41,15 +43,16 @@ type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) err
 // gatewaySpec is one gateway to start: its flag, listen address, the gRPC
 // address it forwards to, and its handlers.
 type gatewaySpec struct {
-	flag, listen, target string
-	register             registerFunc
+	flag, listen string
+	targets      []string // the service's replicas
+	register     registerFunc
 }
 
 func (h *httpConfig) specs(s *omtest.Server) []gatewaySpec {
 	return []gatewaySpec{
-		{flag: "frontend-http", listen: h.frontend, target: s.FrontendAddr(), register: pb.RegisterFrontendServiceHandler},
-		{flag: "backend-http", listen: h.backend, target: s.BackendAddr(), register: pb.RegisterBackendServiceHandler},
-		{flag: "query-http", listen: h.query, target: s.QueryAddr(), register: pb.RegisterQueryServiceHandler},
+		{flag: "frontend-http", listen: h.frontend, targets: s.ReplicaAddrs(omtest.ServiceFrontend), register: pb.RegisterFrontendServiceHandler},
+		{flag: "backend-http", listen: h.backend, targets: s.ReplicaAddrs(omtest.ServiceBackend), register: pb.RegisterBackendServiceHandler},
+		{flag: "query-http", listen: h.query, targets: s.ReplicaAddrs(omtest.ServiceQuery), register: pb.RegisterQueryServiceHandler},
 	}
 }
 
@@ -92,9 +95,9 @@ func (h *httpConfig) start(s *omtest.Server, stderr io.Writer) (*gateways, error
 // serve listens on spec.listen and serves spec's handlers there; it returns
 // the address it listens on.
 func (g *gateways) serve(base context.Context, spec gatewaySpec) (net.Addr, error) {
-	conn, err := grpc.NewClient("passthrough:///"+spec.target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialReplicas(spec.targets)
 	if err != nil {
-		return nil, fmt.Errorf("-%s: dial %s: %w", spec.flag, spec.target, err)
+		return nil, fmt.Errorf("-%s: dial %v: %w", spec.flag, spec.targets, err)
 	}
 	g.conns = append(g.conns, conn)
 	mux := newMux(conn)
@@ -113,6 +116,23 @@ func (g *gateways) serve(base context.Context, spec gatewaySpec) (net.Addr, erro
 	g.servers = append(g.servers, srv)
 	g.wg.Go(func() { _ = srv.Serve(lis) })
 	return lis.Addr(), nil
+}
+
+// dialReplicas connects to a service's replicas, round robin over them
+// through a resolver of the connection's own.
+func dialReplicas(addrs []string) (*grpc.ClientConn, error) {
+	creds := grpc.WithTransportCredentials(insecure.NewCredentials())
+	if len(addrs) == 1 {
+		return grpc.NewClient("passthrough:///"+addrs[0], creds)
+	}
+	r := manual.NewBuilderWithScheme("omcore")
+	var st resolver.State
+	for _, a := range addrs {
+		st.Addresses = append(st.Addresses, resolver.Address{Addr: a})
+	}
+	r.InitialState(st)
+	return grpc.NewClient(r.Scheme()+":///replicas", creds, grpc.WithResolvers(r),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 }
 
 // newMux returns a gateway mux that marshals like upstream's

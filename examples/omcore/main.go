@@ -7,17 +7,29 @@
 // cluster install. Its servers enforce Open-Match's keepalive policy. Stop it
 // with Ctrl-C.
 //
-//	go run ./examples/omcore [-frontend addr] [-backend addr] [-query addr] [-admin addr] [-frontend-http addr] [-backend-http addr] [-query-http addr] [-metrics-addr addr] [-v]
+//	go run ./examples/omcore [-frontend addr[,addr…]] [-backend addr[,addr…]] [-query addr[,addr…]] [-replicas n] [-admin addr] [-frontend-http addr] [-backend-http addr] [-query-http addr] [-metrics-addr addr] [-v]
+//
+// With -replicas n, frontend, backend and query each run as n replicas over
+// the one state, as Open-Match's Helm chart runs 3 of each: replica i on the
+// host i after the flag's, on its port (127.0.0.1, 127.0.0.2 and 127.0.0.3
+// on 50504 for -replicas 3), or on the addresses a flag lists:
+//
+//	go run ./examples/omcore -replicas 3
 //
 // With -admin, an HTTP admin endpoint listens there: POST /reset forgets
 // every ticket, backfill and pending ticket (omtest.Server.Reset), as
 // flushing Redis does for a real core, so a shared core can serve many
-// tests:
+// tests; GET /replicas lists the core's servers, and POST
+// /replicas/{frontend|backend|query}/{index}/{stop|drain|restart} kills one
+// (connections reset), drains it (GOAWAY; ?timeout= bounds it, default
+// 30 s) or restarts it on its address:
 //
 //	curl -X POST http://127.0.0.1:51599/reset
+//	curl -X POST http://127.0.0.1:51599/replicas/frontend/1/stop
 //
 // It also serves the API as HTTP/JSON on upstream's HTTP ports (http.go),
-// and with -metrics-addr its gRPC server metrics and the metrics of its
+// forwarding round robin over the replicas, and with -metrics-addr its gRPC
+// server metrics (labelled replica="host:port") and the metrics of its
 // connections to match functions in the Prometheus format on /metrics.
 package main
 
@@ -32,6 +44,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -71,19 +84,24 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtes
 	if err != nil {
 		return err
 	}
-	ep, err := metrics.Start(metricsAddr, "omcore", stderr)
+	m, err := startMetrics(metricsAddr, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "omcore: %v\n", err)
 		return err
 	}
-	defer ep.Close()
-	cfg.MeterProvider = ep.MeterProvider()
+	defer m.Close()
+	m.apply(&cfg)
 	s, err := omtest.Start(cfg)
+	if err == nil {
+		if err = m.err(); err != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "omcore: %v\n", err)
 		return err
 	}
-	fmt.Fprintf(stderr, "omcore: frontend %s, backend %s, query %s\n", s.FrontendAddr(), s.BackendAddr(), s.QueryAddr())
+	fmt.Fprintf(stderr, "omcore: frontend %s, backend %s, query %s\n", list(s, omtest.ServiceFrontend), list(s, omtest.ServiceBackend), list(s, omtest.ServiceQuery))
 	admin, err := ac.start(s, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "omcore: %v\n", err)
@@ -101,13 +119,18 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*omtes
 	return errors.Join(gw.Close(), admin.Close(), s.Close())
 }
 
+// list is the addresses of svc's replicas, comma-separated.
+func list(s *omtest.Server, svc omtest.Service) string {
+	return strings.Join(s.ReplicaAddrs(svc), ",")
+}
+
 // adminConfig is the -admin flag: the HTTP admin endpoint's address.
 type adminConfig struct {
 	addr string
 }
 
 func (a *adminConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.addr, "admin", "", "HTTP admin listen address serving POST /reset (default: off)")
+	fs.StringVar(&a.addr, "admin", "", "HTTP admin listen address serving POST /reset, GET /replicas and POST /replicas/{service}/{index}/{stop|drain|restart} (default: off)")
 }
 
 // adminServer is the running admin endpoint; its zero value is "off".
@@ -130,9 +153,11 @@ func (a *adminConfig) start(s *omtest.Server, stderr io.Writer) (*adminServer, e
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	replicaRoutes(mux, s)
 	as := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, done: make(chan error, 1)}
 	go func() { as.done <- as.srv.Serve(lis) }()
 	fmt.Fprintf(stderr, "omcore: admin %s (POST /reset)\n", lis.Addr())
+	fmt.Fprintf(stderr, "omcore: admin %s (GET /replicas, POST /replicas/{service}/{index}/{stop|drain|restart})\n", lis.Addr())
 	return as, nil
 }
 
@@ -157,9 +182,8 @@ func parseFlags(args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (o
 		register(fs)
 	}
 	var cfg omtest.Config
-	fs.StringVar(&cfg.FrontendAddr, "frontend", "127.0.0.1:50504", "FrontendService listen address")
-	fs.StringVar(&cfg.BackendAddr, "backend", "127.0.0.1:50505", "BackendService listen address")
-	fs.StringVar(&cfg.QueryAddr, "query", "127.0.0.1:50503", "QueryService listen address")
+	var lf listenFlags
+	lf.register(fs)
 	fs.DurationVar(&cfg.RegistrationInterval, "registration-interval", omtest.HelmRegistrationInterval, "synchronizer registration window (Open-Match's Helm default)")
 	fs.DurationVar(&cfg.ProposalCollectionInterval, "proposal-collection-interval", omtest.HelmProposalCollectionInterval, "how long a cycle waits for match functions (Open-Match's Helm default)")
 	fs.DurationVar(&cfg.PendingReleaseTimeout, "pending-release-timeout", time.Minute, "how long matched tickets stay hidden from queries")
@@ -174,6 +198,11 @@ func parseFlags(args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (o
 		fmt.Fprintf(stderr, "omcore: unexpected arguments: %v\n", fs.Args())
 		fs.Usage()
 		return cfg, fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
+	}
+	fs.Visit(func(f *flag.Flag) { lf.replicasSeen = lf.replicasSeen || f.Name == "replicas" })
+	if err := lf.apply(&cfg); err != nil {
+		fmt.Fprintf(stderr, "omcore: %v\n", err)
+		return cfg, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	for name, d := range map[string]time.Duration{
 		"registration-interval":        cfg.RegistrationInterval,

@@ -9,6 +9,7 @@ import (
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
 	"github.com/meshmatch/meshmatch/examples/internal/metrics"
+	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
 // config holds the quickstart's flags.
@@ -24,6 +25,8 @@ type config struct {
 	metrics   string        // -metrics-addr
 	hold      time.Duration // how long to keep serving after the summary
 
+	coreReplicas int // replicas of each of the embedded core's services
+
 	// A real Open-Match instead of the embedded core.
 	frontend, backend, query string
 	mmfHost                  string
@@ -31,6 +34,8 @@ type config struct {
 
 	// listen opens the replicas' listeners; tests replace it.
 	listen listenFunc
+	// startCore starts the embedded core; tests replace it.
+	startCore func(omtest.Config) (*omtest.Server, error)
 }
 
 // external reports whether the run uses a real Open-Match.
@@ -41,7 +46,7 @@ func (c config) rules() game.Rules {
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
-	c := config{listen: net.Listen}
+	c := config{listen: net.Listen, startCore: omtest.Start}
 	fs := cli.NewFlagSet(prog, stderr)
 	fs.IntVar(&c.players, "players", 2000, "number of simulated players")
 	fs.Float64Var(&c.rate, "rate", 1000, "players arriving per second (0: all at once)")
@@ -56,6 +61,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.query, "query", "", "query service of a real Open-Match, host:port")
 	fs.StringVar(&c.mmfHost, "mmf-host", "", "host a real Open-Match backend reaches the local match functions at (default "+mmfName+" with the embedded core, 127.0.0.1 otherwise)")
 	fs.IntVar(&c.mmfPort, "mmf-port", 0, "port of the match function replicas (0: any free port)")
+	fs.IntVar(&c.coreReplicas, "core-replicas", 1, "replicas of each of the embedded core's frontend, backend and query, over one state (on 127.0.0.1, 127.0.0.2, …)")
 	metrics.Flag(fs, &c.metrics)
 	fs.DurationVar(&c.hold, "hold", 0, "after the summary, keep everything running (and -metrics-addr serving) this long, or until interrupted")
 	return c, cli.Parse(fs, args,
@@ -68,6 +74,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		cli.NonNegative("fail-every", &c.failEvery),
 		cli.Positive("timeout", &c.timeout),
 		cli.Positive("progress", &c.progress),
+		cli.Positive("core-replicas", &c.coreReplicas),
 		c.checkExternal,
 		c.checkMMF)
 }
@@ -84,6 +91,9 @@ func (c *config) checkExternal() error {
 	case 0:
 		return nil
 	case 3:
+		if c.coreReplicas != 1 {
+			return cli.Usagef("-core-replicas is for the embedded core; a real Open-Match runs its own replicas")
+		}
 		return firstErr(cli.Addr("frontend", &c.frontend), cli.Addr("backend", &c.backend), cli.Addr("query", &c.query))
 	default:
 		return cli.Usagef("set all of -frontend, -backend and -query to use a real Open-Match, or none for the embedded core")

@@ -15,9 +15,18 @@
 //
 // It prints progress every -progress and ends with a summary: tickets,
 // matches, assignment latency (from ticket creation to the watch seeing the
-// assignment), the Run calls each replica served, and which balancing
-// strategy each connection used and why. It exits non-zero unless every
-// player was assigned within -timeout.
+// assignment), the Run calls each replica served with their spread
+// (max/min calls per replica), and which balancing strategy each
+// connection used and why. It exits non-zero unless every player was
+// assigned within -timeout.
+//
+// With -core-replicas n the embedded core runs its frontend, backend and
+// query as n replicas each over one state, on 127.0.0.1 to 127.0.0.n with
+// one port per service, as Open-Match's Helm chart runs them behind headless
+// Services; the players, the director and the match functions reach them
+// with the headless strategy over a name per service in the loopback DNS
+// server, and the summary adds each service's calls per replica, counted
+// from the replicas' own server metrics, with their spread.
 //
 // With -frontend, -backend and -query it uses a real Open-Match instead of the
 // embedded core; the replicas still run here and -mmf-host (with -mmf-port)
@@ -32,11 +41,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/progress"
 	"github.com/meshmatch/meshmatch/omclient"
+	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
 const prog = "quickstart"
@@ -116,7 +127,10 @@ func (c config) holdOpen(ctx context.Context, stdout io.Writer) {
 }
 
 // ready checks the services and, when the core dials the replicas itself,
-// waits until every replica answers through the core's connection.
+// waits until every replica answers through the core's connection; with
+// core replicas, until every one answers through the run's connections.
+// Then it notes the core replicas' calls so far, so that the summary counts
+// only the calls of the run.
 func ready(ctx context.Context, stdout io.Writer, svc *services, rs *replicas, tel *telemetry) error {
 	if err := svc.check(ctx); err != nil {
 		return err
@@ -129,6 +143,24 @@ func ready(ctx context.Context, stdout io.Writer, svc *services, rs *replicas, t
 		return err
 	}
 	fmt.Fprintf(stdout, "all %d replicas answer through the core's connection (%d health checks)\n", len(rs.list), n)
+	if svc.coreNote == "" {
+		return nil
+	}
+	checks := 0
+	for i, cn := range []conn{svc.fe, svc.be, svc.q} {
+		s := coreServices[i]
+		n, err := warmUp(ctx, cn.Conn, func() bool { return !slices.Contains(tel.coreChecks(s), 0) })
+		if err != nil {
+			return fmt.Errorf("core %s replicas not all reachable: %w", s, err)
+		}
+		checks += n
+	}
+	fmt.Fprintf(stdout, "all %d replicas of the core's frontend, backend and query answer through the run's connections (%d health checks)\n",
+		len(svc.core.ReplicaAddrs(omtest.ServiceFrontend)), checks)
+	svc.coreBase = map[omtest.Service][]replicaCalls{}
+	for _, s := range coreServices {
+		svc.coreBase[s] = tel.coreCalls(s)
+	}
 	return nil
 }
 

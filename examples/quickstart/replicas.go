@@ -173,12 +173,22 @@ func (rs *replicas) serve(q *omclient.Query, rules game.Rules, tel *telemetry) e
 // READY backends, so afterwards all three are READY and Run calls spread
 // evenly from the first round on. It returns the number of checks sent.
 func (rs *replicas) warmUp(ctx context.Context, cc grpc.ClientConnInterface, tel *telemetry) (int, error) {
+	n, err := warmUp(ctx, cc, func() bool { return rs.allChecked(tel) })
+	if err != nil {
+		return n, fmt.Errorf("match function replicas not all reachable: %w", err)
+	}
+	return n, nil
+}
+
+// warmUp sends health checks through cc until done reports that every
+// backend behind it has answered one, and returns how many it sent.
+func warmUp(ctx context.Context, cc grpc.ClientConnInterface, done func() bool) (int, error) {
 	hc := healthpb.NewHealthClient(cc)
 	sent := 0
-	for !rs.allChecked(tel) {
+	for !done() {
 		sent++
 		if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
-			return sent, fmt.Errorf("match function replicas not all reachable: %w", err)
+			return sent, err
 		}
 	}
 	return sent, nil

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -15,6 +18,7 @@ import (
 	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
+	"github.com/meshmatch/meshmatch/testing/omtest"
 )
 
 // meter is a meter provider and the reader the quickstart reads it with.
@@ -31,7 +35,14 @@ type telemetry struct {
 	reg      *prometheus.Registry
 	conns    meter
 	replicas []meter
+	core     []coreReplica // the embedded core's gRPC servers
 	http     *metrics.HTTP // nil without -metrics-addr
+}
+
+// coreReplica is one gRPC server of the embedded core and its meter.
+type coreReplica struct {
+	info omtest.ReplicaInfo
+	m    meter
 }
 
 func newTelemetry() (*telemetry, error) {
@@ -55,6 +66,63 @@ func (t *telemetry) addReplica(addr string) ([]omclient.ServerOption, error) {
 	}
 	t.replicas = append(t.replicas, m)
 	return []omclient.ServerOption{omclient.WithMeterProvider(m.mp)}, nil
+}
+
+// addCoreReplica returns the meter provider of a new gRPC server of the
+// embedded core (omtest.Config.ReplicaMeterProvider), labelled like the
+// match function replicas; nil on error, which leaves the server in the
+// connections' meter.
+func (t *telemetry) addCoreReplica(info omtest.ReplicaInfo) metric.MeterProvider {
+	m, err := newMeter(prometheus.WrapRegistererWith(prometheus.Labels{"replica": info.Addr}, t.reg))
+	if err != nil {
+		return nil
+	}
+	t.core = append(t.core, coreReplica{info: info, m: m})
+	return m.mp
+}
+
+// coreCalls returns, by replica address in index order, the calls of the
+// Open-Match service svc that the core's replicas of svc served
+// (grpc.server.call.started of every method of the service).
+func (t *telemetry) coreCalls(svc omtest.Service) []replicaCalls {
+	prefix := serviceName(svc) + "/"
+	var out []replicaCalls
+	for _, r := range t.core {
+		if !slices.Contains(r.info.Services, svc) {
+			continue
+		}
+		var n int64
+		r.m.each("grpc.server.call.started", func(s attribute.Set, v int64) {
+			if m, ok := s.Value("grpc.method"); ok && strings.HasPrefix(m.AsString(), prefix) {
+				n += v
+			}
+		})
+		out = append(out, replicaCalls{addr: r.info.Addr, calls: n})
+	}
+	return out
+}
+
+// coreChecks returns the health checks each of svc's replicas served.
+func (t *telemetry) coreChecks(svc omtest.Service) []int64 {
+	var out []int64
+	for _, r := range t.core {
+		if slices.Contains(r.info.Services, svc) {
+			out = append(out, r.m.sum("grpc.server.call.started", attribute.String("grpc.method", methodName(healthpb.Health_Check_FullMethodName))))
+		}
+	}
+	return out
+}
+
+// serviceName is svc's gRPC service name.
+func serviceName(svc omtest.Service) string {
+	switch svc {
+	case omtest.ServiceFrontend:
+		return pb.FrontendService_ServiceDesc.ServiceName
+	case omtest.ServiceBackend:
+		return pb.BackendService_ServiceDesc.ServiceName
+	default:
+		return pb.QueryService_ServiceDesc.ServiceName
+	}
 }
 
 // options are the client options of the run's connections.
@@ -96,7 +164,11 @@ func (t *telemetry) close() error {
 	if t.http != nil {
 		errs = append(errs, t.http.Close())
 	}
-	for _, m := range append([]meter{t.conns}, t.replicas...) {
+	ms := append([]meter{t.conns}, t.replicas...)
+	for _, r := range t.core {
+		ms = append(ms, r.m)
+	}
+	for _, m := range ms {
 		if m.mp != nil {
 			errs = append(errs, m.mp.Shutdown(context.Background()))
 		}

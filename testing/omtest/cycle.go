@@ -20,7 +20,7 @@ type cycle struct {
 	in         *queue[*pb.Match]
 	evalCtx    context.Context
 	cancelEval context.CancelFunc
-	wg         sync.WaitGroup // feeder and receiver
+	wg         sync.WaitGroup // feeder, receiver and an in-process evaluator
 
 	mu       sync.Mutex
 	calls    []*call
@@ -48,7 +48,7 @@ func (c *cycle) add(cl *call) {
 
 // begin opens the cycle's evaluator stream and starts feeding it.
 func (c *cycle) begin() {
-	st, err := c.s.eval.open(c.evalCtx)
+	st, err := c.s.eval.open(c.evalCtx, c.wg.Go)
 	if err != nil {
 		c.fail(err)
 		close(c.evalDone)

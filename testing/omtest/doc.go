@@ -22,11 +22,16 @@
 // FakeClock and call Advance to trigger expirations without sleeping.
 //
 // The synchronizer works as Open-Match's does: every FetchMatches call that
-// arrives during a cycle's RegistrationInterval joins that cycle, which opens
-// one evaluator stream when it starts (built-in or WithEvaluatorTarget, even
-// when nothing is proposed), feeds it each proposal as the match functions
-// send it and streams each accepted match back to its caller at once, so the
-// evaluator resolves collisions between calls. Match functions still running
+// arrives during a cycle's RegistrationInterval joins that cycle, which starts
+// its evaluator when it starts (Open-Match's synchronizer starts its
+// evaluator goroutine before its registration loop), even when nothing is
+// proposed, feeds it each proposal as the match functions send it and
+// streams each accepted match back to its caller at once, also while the
+// registration window is still open, so the evaluator resolves collisions
+// between calls. An evaluator that accepts as it reads (a gRPC one through
+// WithEvaluatorTarget, or WithStreamEvaluator in process) therefore delivers
+// before the window ends; the default evaluator and WithEvaluator decide
+// once the cycle's input closes, as they must. Match functions still running
 // RegistrationInterval + ProposalCollectionInterval after the cycle began are
 // cancelled. A caller that goes away cancels its match function; once the
 // window is over and no caller is left, the evaluator stream is cancelled, so
@@ -39,6 +44,14 @@
 // come back with code Unknown and Open-Match's message shape
 // "error(s) in FetchMatches call. syncErr=[…], mmfErr=[…]"; a panic in an
 // in-process match function or evaluator becomes such an error.
+//
+// With Replicas (or WithReplicas) each service runs as several replicas on
+// their own addresses (127.0.0.1, 127.0.0.2, … by default) over the one
+// state and synchronizer, like Open-Match's stateless pods in front of one
+// Redis, so that client-side balancing can be tried locally. StopReplica
+// kills one (connections reset), DrainReplica drains it (GOAWAY) and
+// RestartReplica serves it again on its address; ReplicaMeterProvider gives
+// each its own server metrics.
 //
 // Servers enforce Open-Match's keepalive policy (pings every 10 s allowed,
 // also without streams). Reset empties the core between tests.

@@ -8,16 +8,30 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/meshmatch/meshmatch/internal/defaulteval"
-	"github.com/meshmatch/meshmatch/omclient"
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
 
 // evaluator opens the configured evaluator: in process, remote, or default.
 type evaluator struct {
-	fn     omclient.EvaluateFunc
+	fn     StreamEvaluateFunc // in process; nil for a remote one
+	custom bool               // fn is the user's, not the default evaluator
 	target string
 	dial   *dialCache
+}
+
+// newEvaluator picks the evaluator cfg configures: a streaming function, a
+// batch function, a remote target, or the default evaluator.
+func newEvaluator(cfg Config, dial *dialCache) *evaluator {
+	switch {
+	case cfg.StreamEvaluator != nil:
+		return &evaluator{fn: cfg.StreamEvaluator, custom: true}
+	case cfg.Evaluator != nil:
+		return &evaluator{fn: batchEvaluator(cfg.Evaluator), custom: true}
+	case cfg.EvaluatorTarget != "":
+		return &evaluator{target: cfg.EvaluatorTarget, dial: dial}
+	default:
+		return &evaluator{fn: defaultEvaluator}
+	}
 }
 
 // evalStream is one cycle's evaluation, shaped like the Evaluate stream.
@@ -27,18 +41,13 @@ type evalStream interface {
 	Recv() (string, error) // io.EOF once the evaluator is done
 }
 
-// open starts one evaluation for a cycle; ctx ends it.
-func (e *evaluator) open(ctx context.Context) (evalStream, error) {
-	switch {
-	case e.fn != nil:
-		return newLocalEval(ctx, e.fn), nil
-	case e.target != "":
-		return e.remote(ctx)
-	default:
-		return newLocalEval(ctx, func(_ context.Context, ms []*pb.Match) ([]string, error) {
-			return defaulteval.Evaluate(ms), nil
-		}), nil
+// open starts one evaluation for a cycle; ctx ends it. An in-process
+// evaluator runs in a goroutine started with spawn, which its cycle joins.
+func (e *evaluator) open(ctx context.Context, spawn func(func())) (evalStream, error) {
+	if e.fn != nil {
+		return newLocalEval(ctx, e.fn, spawn), nil
 	}
+	return e.remote(ctx)
 }
 
 // input is what the evaluator is given for proposal m: a copy, so that
@@ -47,7 +56,7 @@ func (e *evaluator) open(ctx context.Context) (evalStream, error) {
 // is done before the cycle changes a match, so it gets m itself, which
 // saves a deep copy of every proposal and its tickets.
 func (e *evaluator) input(m *pb.Match) *pb.Match {
-	if e.fn == nil && e.target == "" {
+	if e.fn != nil && !e.custom {
 		return m
 	}
 	return proto.Clone(m).(*pb.Match)
@@ -83,8 +92,11 @@ func (r remoteEval) Recv() (string, error) {
 	return resp.GetMatchId(), nil
 }
 
-// feed sends what the cycle queues to the evaluator, then closes its input.
+// feed sends what the cycle queues to the evaluator, then closes its input,
+// also when a send failed, so that an evaluator reading its input to the
+// end is never left waiting.
 func feed(in *queue[*pb.Match], st evalStream) {
+	defer func() { _ = st.CloseSend() }()
 	for range in.ready {
 		ms, closed := in.take()
 		for _, m := range ms {
@@ -93,7 +105,6 @@ func feed(in *queue[*pb.Match], st evalStream) {
 			}
 		}
 		if closed {
-			_ = st.CloseSend()
 			return
 		}
 	}

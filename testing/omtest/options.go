@@ -45,12 +45,17 @@ type Dialer func(target string) (grpc.ClientConnInterface, io.Closer, error)
 // loopback port, with Open-Match's default timeouts and default evaluator.
 type Config struct {
 	// Addr is where all three services listen together. Default "127.0.0.1:0".
-	// It is ignored when any of FrontendAddr, BackendAddr or QueryAddr is set.
+	// It is ignored when any of FrontendAddr, BackendAddr or QueryAddr is set,
+	// and with Replicas.
 	Addr string
 	// FrontendAddr, BackendAddr and QueryAddr, when any is set, give every
 	// service its own listener, as in a real Open-Match install (frontend
 	// 50504, backend 50505, query 50503). Unset ones use "127.0.0.1:0".
+	// With Replicas they are where each service's first replica listens.
 	FrontendAddr, BackendAddr, QueryAddr string
+	// Replicas, when set, runs each service as several replicas over the
+	// one state (see Replicas). Its Count must be at least 1.
+	Replicas *Replicas
 
 	// Clock measures every timeout. Default: the system clock.
 	Clock Clock
@@ -84,13 +89,21 @@ type Config struct {
 	// MatchFunctionServer, when set (and MatchFunction is not), is called in
 	// process through its generated Run method for every FetchMatches call.
 	MatchFunctionServer pb.MatchFunctionServer
-	// Evaluator, when set, replaces the default evaluator in process. It gets
-	// every proposal of one synchronizer cycle once the cycle's input closes,
+	// StreamEvaluator, when set, replaces the default evaluator in process
+	// and runs from the start of every synchronizer cycle: it gets each
+	// proposal as a match function sends it, and each id it accepts reaches
+	// its caller at once, as with a gRPC evaluator that accepts as it reads.
+	StreamEvaluator StreamEvaluateFunc
+	// Evaluator, when set (and StreamEvaluator is not), replaces the default
+	// evaluator in process. It decides over a whole cycle at once: it is
+	// called with every proposal of the cycle once the cycle's input closes,
 	// and returns the ids of the accepted matches. It must return when ctx
 	// is done: the cycle waits for it.
 	Evaluator omclient.EvaluateFunc
-	// EvaluatorTarget, when set (and Evaluator is not), is the "host:port" of
-	// a gRPC Evaluator service used instead of the default evaluator.
+	// EvaluatorTarget, when set (and neither evaluator function is), is the
+	// "host:port" of a gRPC Evaluator service used instead of the default
+	// evaluator. The cycle opens its Evaluate stream when it starts and sends
+	// each proposal as it arrives.
 	EvaluatorTarget string
 	// Dialer opens connections to remote match functions and evaluators.
 	// Default: omclient.NewConn with the balancer.Headless strategy.
@@ -106,6 +119,12 @@ type Config struct {
 	MeterProvider metric.MeterProvider
 	// TracerProvider, when set, records grpc-go's spans the same way.
 	TracerProvider trace.TracerProvider
+	// ReplicaMeterProvider, when set, is asked once per gRPC server of the
+	// core (each replica, see Replicas) for the meter provider its server
+	// metrics go to, in place of MeterProvider; for example one that labels
+	// every series with the replica's address, so that the spread of calls
+	// over the replicas shows. A nil result falls back to MeterProvider.
+	ReplicaMeterProvider func(ReplicaInfo) metric.MeterProvider
 }
 
 // Option configures a Server built by NewServer.
@@ -163,6 +182,12 @@ func WithEvaluator(fn omclient.EvaluateFunc) Option {
 	return optionFunc(func(cfg *Config) { cfg.Evaluator = fn })
 }
 
+// WithStreamEvaluator replaces the default evaluator with fn, run in process
+// from the start of each cycle.
+func WithStreamEvaluator(fn StreamEvaluateFunc) Option {
+	return optionFunc(func(cfg *Config) { cfg.StreamEvaluator = fn })
+}
+
 // WithEvaluatorTarget replaces the default evaluator with the gRPC Evaluator
 // service at target ("host:port"), dialed through the core's Dialer.
 func WithEvaluatorTarget(target string) Option {
@@ -181,6 +206,23 @@ func WithServerOptions(opts ...grpc.ServerOption) Option {
 // WithMeterProvider sets Config.MeterProvider.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(cfg *Config) { cfg.MeterProvider = mp })
+}
+
+// WithReplicas runs each service as n replicas on consecutive loopback
+// addresses (127.0.0.1, 127.0.0.2, …), one free port per service. Start
+// refuses n < 1.
+func WithReplicas(n int) Option {
+	return optionFunc(func(cfg *Config) {
+		if cfg.Replicas == nil {
+			cfg.Replicas = &Replicas{}
+		}
+		cfg.Replicas.Count = n
+	})
+}
+
+// WithReplicaMeterProvider sets Config.ReplicaMeterProvider.
+func WithReplicaMeterProvider(fn func(ReplicaInfo) metric.MeterProvider) Option {
+	return optionFunc(func(cfg *Config) { cfg.ReplicaMeterProvider = fn })
 }
 
 // WithTracerProvider sets Config.TracerProvider.

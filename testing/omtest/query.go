@@ -27,9 +27,13 @@ func (q *query) QueryTickets(req *pb.QueryTicketsRequest, stream grpc.ServerStre
 	if err != nil {
 		return err
 	}
-	tickets := q.store.activeTickets(f.ticket)
+	tickets, encs := q.store.active(f.ticket, true)
+	sent := 0
 	return sendPages(tickets, q.pageSize, func(page []*pb.Ticket) error {
-		return stream.Send(&pb.QueryTicketsResponse{Tickets: page})
+		resp := &pb.QueryTicketsResponse{Tickets: page}
+		pageEncs := encs[sent : sent+len(page)]
+		sent += len(page)
+		return q.store.wire.withPage(resp, pageEncs, func() error { return stream.Send(resp) })
 	})
 }
 

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"slices"
 	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/meshmatch/meshmatch/omclient/pb"
 )
@@ -29,8 +28,10 @@ type Server struct {
 	wg     sync.WaitGroup // serve loops and synchronizer cycles
 
 	unsubscribe func()
-	servers     []*grpc.Server
-	healths     []*health.Server
+
+	mu       sync.Mutex // guards closed against restarts
+	closed   bool
+	replicas []*replica
 
 	addr, frontendAddr, backendAddr, queryAddr string
 	conns                                      []*grpc.ClientConn
@@ -56,74 +57,40 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// listenPlan is one listener and the services it serves.
-type listenPlan struct {
-	addr     string
-	services []string
-}
-
-const (
-	svcFrontend = "frontend"
-	svcBackend  = "backend"
-	svcQuery    = "query"
-)
-
-func plans(cfg Config) []listenPlan {
-	orLoopback := func(a string) string {
-		if a == "" {
-			return "127.0.0.1:0"
-		}
-		return a
-	}
-	if cfg.FrontendAddr == "" && cfg.BackendAddr == "" && cfg.QueryAddr == "" {
-		return []listenPlan{{addr: orLoopback(cfg.Addr), services: []string{svcFrontend, svcBackend, svcQuery}}}
-	}
-	return []listenPlan{
-		{addr: orLoopback(cfg.FrontendAddr), services: []string{svcFrontend}},
-		{addr: orLoopback(cfg.BackendAddr), services: []string{svcBackend}},
-		{addr: orLoopback(cfg.QueryAddr), services: []string{svcQuery}},
-	}
-}
-
 // Start starts a core as cfg describes and returns once it is listening.
 // Unlike NewServer it needs no testing.TB, so programs can embed a core; the
 // caller must Close it.
 func Start(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	ps := plans(cfg)
-	listeners := make([]net.Listener, 0, len(ps))
-	for _, p := range ps {
-		lis, err := net.Listen("tcp", p.addr)
-		if err != nil {
-			for _, l := range listeners {
-				_ = l.Close()
-			}
-			return nil, fmt.Errorf("omtest: listen on %s: %w", p.addr, err)
-		}
-		listeners = append(listeners, lis)
+	plans, err := replicaPlans(cfg)
+	if err != nil {
+		return nil, err
 	}
-
+	listeners, err := listenPlans(plans)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, store: newStore(cfg), dial: newDialCache(cfg.Dialer), rest: newRESTClient()}
 	s.base, s.cancel = context.WithCancel(context.Background())
-	fe, be, q := s.services()
-	for i, p := range ps {
-		if err := s.serve(listeners[i], p.services, fe, be, q); err != nil {
-			for _, l := range listeners[i:] {
-				_ = l.Close()
-			}
-			_ = s.Close()
-			return nil, err
-		}
+	h := s.handlers()
+	for i, p := range plans {
+		r := s.newReplica(p, listeners[i].Addr().String(), h)
+		r.start(listeners[i], s.serveFailed)
+		s.replicas = append(s.replicas, r)
+	}
+	if err := s.connect(); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	if n, ok := cfg.Clock.(advanceNotifier); ok {
 		s.unsubscribe = n.subscribe(s.store.wake)
 	}
-	cfg.Logger.Info("omtest: core started",
-		"frontend", s.frontendAddr, "backend", s.backendAddr, "query", s.queryAddr)
+	cfg.Logger.Info("omtest: core started", "frontend", s.ReplicaAddrs(ServiceFrontend),
+		"backend", s.ReplicaAddrs(ServiceBackend), "query", s.ReplicaAddrs(ServiceQuery))
 	return s, nil
 }
 
-func (s *Server) services() (*frontend, *backend, *query) {
+func (s *Server) handlers() handlers {
 	fe := &frontend{store: s.store, done: s.base.Done()}
 	syn := &synchronizer{
 		cfg: s.cfg, store: s.store, base: s.base, wg: &s.wg,
@@ -131,53 +98,85 @@ func (s *Server) services() (*frontend, *backend, *query) {
 			fn: s.cfg.MatchFunction, server: s.cfg.MatchFunctionServer,
 			store: s.store, dial: s.dial, rest: s.rest,
 		},
-		eval: &evaluator{fn: s.cfg.Evaluator, target: s.cfg.EvaluatorTarget, dial: s.dial},
+		eval: newEvaluator(s.cfg, s.dial),
 	}
 	be := &backend{store: s.store, sync: syn}
 	q := &query{store: s.store, pageSize: s.cfg.QueryPageSize}
-	return fe, be, q
+	return handlers{fe: fe, be: be, q: q}
 }
 
-// serve starts a gRPC server on lis for the named services, with health and
-// reflection, and a client connection to it.
-func (s *Server) serve(lis net.Listener, services []string, fe *frontend, be *backend, q *query) error {
-	gs := grpc.NewServer(serverOptions(newWireCodec(&s.store.wire), append(s.cfg.providers().ServerOptions(), s.cfg.ServerOptions...))...)
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
-	addr := lis.Addr().String()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("omtest: connect to %s: %w", addr, err)
+// newReplica builds the replica p describes, listening on addr, with its
+// server options: the core's defaults, telemetry (its own meter when
+// Config.ReplicaMeterProvider gives one) and Config.ServerOptions.
+func (s *Server) newReplica(p replicaPlan, addr string, h handlers) *replica {
+	r := &replica{services: p.services, index: p.index, addr: addr, handlers: h, wg: &s.wg}
+	prov := s.cfg.providers()
+	if s.cfg.ReplicaMeterProvider != nil {
+		if mp := s.cfg.ReplicaMeterProvider(ReplicaInfo{Services: slices.Clone(p.services), Index: p.index, Addr: addr, Running: true}); mp != nil {
+			prov.Meter = mp
+		}
 	}
-	s.conns = append(s.conns, conn)
-	if s.conn == nil {
-		s.addr, s.conn = addr, conn
-	}
-	for _, svc := range services {
+	r.opts = serverOptions(newWireCodec(&s.store.wire), append(prov.ServerOptions(), s.cfg.ServerOptions...))
+	return r
+}
+
+func (s *Server) serveFailed(err error) { s.cfg.Logger.Error(err.Error()) }
+
+// connect makes the core's own client connections: one per service,
+// balanced round robin over the service's replicas when it has several.
+func (s *Server) connect() error {
+	byAddr := map[string]*grpc.ClientConn{}
+	for _, svc := range []Service{ServiceFrontend, ServiceBackend, ServiceQuery} {
+		addrs := s.ReplicaAddrs(svc)
+		var cc *grpc.ClientConn
+		var err error
+		if len(addrs) == 1 && byAddr[addrs[0]] != nil {
+			cc = byAddr[addrs[0]]
+		} else {
+			if cc, err = dialReplicas(svc, addrs); err != nil {
+				return err
+			}
+			s.conns = append(s.conns, cc)
+			if len(addrs) == 1 {
+				byAddr[addrs[0]] = cc
+			}
+		}
 		switch svc {
-		case svcFrontend:
-			pb.RegisterFrontendServiceServer(gs, fe)
-			hs.SetServingStatus(pb.FrontendService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-			s.frontendAddr, s.frontendConn = addr, conn
-		case svcBackend:
-			pb.RegisterBackendServiceServer(gs, be)
-			hs.SetServingStatus(pb.BackendService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-			s.backendAddr, s.backendConn = addr, conn
-		case svcQuery:
-			pb.RegisterQueryServiceServer(gs, q)
-			hs.SetServingStatus(pb.QueryService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-			s.queryAddr, s.queryConn = addr, conn
+		case ServiceFrontend:
+			s.frontendAddr, s.frontendConn = addrs[0], cc
+		case ServiceBackend:
+			s.backendAddr, s.backendConn = addrs[0], cc
+		case ServiceQuery:
+			s.queryAddr, s.queryConn = addrs[0], cc
 		}
 	}
-	s.servers = append(s.servers, gs)
-	s.healths = append(s.healths, hs)
-	s.wg.Go(func() {
-		if err := gs.Serve(lis); err != nil {
-			s.cfg.Logger.Error("omtest: serve", "addr", addr, "err", err)
-		}
-	})
+	s.addr, s.conn = s.frontendAddr, s.frontendConn
 	return nil
+}
+
+// dialReplicas connects to addrs: directly for one address, else with
+// round_robin over all of them through a resolver of the connection's own.
+func dialReplicas(svc Service, addrs []string) (*grpc.ClientConn, error) {
+	creds := grpc.WithTransportCredentials(insecure.NewCredentials())
+	if len(addrs) == 1 {
+		cc, err := grpc.NewClient(addrs[0], creds)
+		if err != nil {
+			return nil, fmt.Errorf("omtest: connect to %s: %w", addrs[0], err)
+		}
+		return cc, nil
+	}
+	r := manual.NewBuilderWithScheme("omtest")
+	state := resolver.State{}
+	for _, a := range addrs {
+		state.Addresses = append(state.Addresses, resolver.Address{Addr: a})
+	}
+	r.InitialState(state)
+	cc, err := grpc.NewClient(r.Scheme()+":///"+string(svc), creds, grpc.WithResolvers(r),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
+	if err != nil {
+		return nil, fmt.Errorf("omtest: connect to %s replicas %v: %w", svc, addrs, err)
+	}
+	return cc, nil
 }
 
 // Addr returns the address serving all three services, or, when each
@@ -193,8 +192,9 @@ func (s *Server) BackendAddr() string { return s.backendAddr }
 // QueryAddr returns the address of the QueryService.
 func (s *Server) QueryAddr() string { return s.queryAddr }
 
-// Conn returns a client connection to Addr. The Server owns it and closes it
-// on Close.
+// Conn returns a client connection to Addr; with several frontend replicas,
+// one balanced round robin over all of them. The Server owns it and closes
+// it on Close.
 func (s *Server) Conn() *grpc.ClientConn { return s.conn }
 
 // Frontend returns a FrontendService client connected to the core.
@@ -225,12 +225,12 @@ func (s *Server) Close() error {
 		if s.unsubscribe != nil {
 			s.unsubscribe()
 		}
-		for _, hs := range s.healths {
-			hs.Shutdown()
+		s.mu.Lock()
+		s.closed = true
+		for _, r := range s.replicas {
+			_ = r.stop() // an error only says it was stopped already
 		}
-		for _, gs := range s.servers {
-			gs.Stop()
-		}
+		s.mu.Unlock()
 		s.wg.Wait()
 		var errs []error
 		for _, c := range s.conns {

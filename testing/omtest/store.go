@@ -15,6 +15,7 @@ import (
 // holding the lock.
 type ticketEntry struct {
 	ticket   *pb.Ticket
+	enc      []byte    // ticket's encoding (nil if it failed), as the wire cache holds it
 	indexed  bool      // in the active index (false once assigned)
 	deleteAt time.Time // set when assigned; the record disappears then
 }
@@ -31,8 +32,8 @@ type store struct {
 	ids            *idGen
 	wire           wireCache // encodings of the stored tickets
 
-	mu        sync.Mutex
-	tickets   map[string]*ticketEntry
+	mu        sync.RWMutex // read-locked only by activeTickets, which changes nothing
+	tickets   map[string]ticketEntry
 	pending   map[string]time.Time // ticket id → when it became pending
 	assigned  map[string]struct{}  // ids of tickets with a deleteAt
 	backfills map[string]*backfillEntry
@@ -47,7 +48,7 @@ func newStore(cfg Config) *store {
 		assignedDelete: cfg.AssignedDeleteTimeout,
 		backfillTTL:    cfg.PendingReleaseTimeout * 8 / 10,
 		ids:            newIDGen(),
-		tickets:        make(map[string]*ticketEntry),
+		tickets:        make(map[string]ticketEntry),
 		pending:        make(map[string]time.Time),
 		assigned:       make(map[string]struct{}),
 		backfills:      make(map[string]*backfillEntry),
@@ -90,22 +91,22 @@ func (s *store) wake() {
 }
 
 // ticketLocked returns the live entry for id, dropping it if its
-// assigned-delete time has passed.
-func (s *store) ticketLocked(id string, now time.Time) *ticketEntry {
-	e := s.tickets[id]
-	if e == nil {
-		return nil
+// assigned-delete time has passed; ok is false when there is none.
+func (s *store) ticketLocked(id string, now time.Time) (e ticketEntry, ok bool) {
+	e, ok = s.tickets[id]
+	if !ok {
+		return e, false
 	}
 	if !e.deleteAt.IsZero() && !now.Before(e.deleteAt) {
 		s.removeTicketLocked(id)
-		return nil
+		return ticketEntry{}, false
 	}
-	return e
+	return e, true
 }
 
 func (s *store) removeTicketLocked(id string) {
 	s.notifyTicketLocked(id)
-	if e := s.tickets[id]; e != nil {
+	if e, ok := s.tickets[id]; ok {
 		s.wire.drop(e.ticket)
 	}
 	delete(s.tickets, id)
@@ -120,22 +121,25 @@ func (s *store) pendingLocked(id string, now time.Time) bool {
 	return ok && !now.After(at.Add(s.pendingRelease))
 }
 
-func (s *store) createTicket(in *pb.Ticket) *pb.Ticket {
-	t := proto.Clone(in).(*pb.Ticket)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// createTicket stores t, which the store owns from now on: the caller
+// hands over a ticket nobody else holds (a request gRPC decoded for this
+// call), so no copy is made. It sets id and create_time, encodes the ticket
+// once for every later response that carries it, and returns it.
+func (s *store) createTicket(t *pb.Ticket) *pb.Ticket {
 	now := s.clock.Now()
 	t.Id = s.ids.next(now)
 	t.CreateTime = timestamppb.New(now)
-	s.tickets[t.Id] = &ticketEntry{ticket: t, indexed: true}
-	s.wire.add(t)
+	enc := s.wire.add(t)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tickets[t.Id] = ticketEntry{ticket: t, enc: enc, indexed: true}
 	return t
 }
 
 func (s *store) getTicket(id string) *pb.Ticket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.ticketLocked(id, s.clock.Now()); e != nil {
+	if e, ok := s.ticketLocked(id, s.clock.Now()); ok {
 		return e.ticket
 	}
 	return nil
@@ -149,17 +153,33 @@ func (s *store) deleteTicket(id string) {
 
 // activeTickets returns the indexed, non-pending tickets that keep accepts.
 func (s *store) activeTickets(keep func(*pb.Ticket) bool) []*pb.Ticket {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	ts, _ := s.active(keep, false)
+	return ts
+}
+
+// active returns the indexed, non-pending tickets that keep accepts and,
+// when withEnc is set, their encodings (the same index in both).
+func (s *store) active(keep func(*pb.Ticket) bool, withEnc bool) ([]*pb.Ticket, [][]byte) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	now := s.clock.Now()
-	var out []*pb.Ticket
+	n := len(s.tickets) - len(s.assigned)
+	out := make([]*pb.Ticket, 0, n)
+	var encs [][]byte
+	if withEnc {
+		encs = make([][]byte, 0, n)
+	}
+	anyPending := len(s.pending) > 0
 	for id, e := range s.tickets {
-		if !e.indexed || s.pendingLocked(id, now) || !keep(e.ticket) {
+		if !e.indexed || (anyPending && s.pendingLocked(id, now)) || !keep(e.ticket) {
 			continue
 		}
 		out = append(out, e.ticket)
+		if withEnc {
+			encs = append(encs, e.enc)
+		}
 	}
-	return out
+	return out, encs
 }
 
 // markPendingLocked hides ids from queries for pendingRelease from now.
@@ -188,15 +208,15 @@ func (s *store) releaseAll() {
 // were not found.
 func (s *store) assignLocked(ids []string, a *pb.Assignment, now time.Time) (done []*pb.Ticket, missing []string) {
 	for _, id := range ids {
-		e := s.ticketLocked(id, now)
-		if e == nil {
+		e, ok := s.ticketLocked(id, now)
+		if !ok {
 			missing = append(missing, id)
 			continue
 		}
 		s.wire.drop(e.ticket)
 		t := proto.Clone(e.ticket).(*pb.Ticket)
 		t.Assignment = proto.Clone(a).(*pb.Assignment)
-		s.tickets[id] = &ticketEntry{ticket: t, deleteAt: now.Add(s.assignedDelete)}
+		s.tickets[id] = ticketEntry{ticket: t, deleteAt: now.Add(s.assignedDelete)}
 		s.assigned[id] = struct{}{}
 		delete(s.pending, id)
 		s.notifyTicketLocked(id)
@@ -223,8 +243,8 @@ func (s *store) assign(groups []*pb.AssignmentGroup) []string {
 func (s *store) watchState(id string) (*pb.Ticket, <-chan struct{}, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.ticketLocked(id, s.clock.Now())
-	if e == nil {
+	e, ok := s.ticketLocked(id, s.clock.Now())
+	if !ok {
 		return nil, nil, time.Time{}
 	}
 	return e.ticket, s.watchLocked(id), e.deleteAt

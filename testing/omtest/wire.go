@@ -1,6 +1,7 @@
 package omtest
 
 import (
+	"slices"
 	"sync"
 
 	"google.golang.org/grpc/encoding"
@@ -27,13 +28,17 @@ const (
 type wireCache struct {
 	mu sync.RWMutex
 	m  map[*pb.Ticket][]byte
+
+	pagesMu sync.Mutex
+	pages   map[*pb.QueryTicketsResponse][][]byte // see withPage
 }
 
-// add encodes t, which must be stored and never modified again.
-func (w *wireCache) add(t *pb.Ticket) {
+// add encodes t, which must be stored and never modified again, and
+// returns the encoding (nil if t cannot be encoded).
+func (w *wireCache) add(t *pb.Ticket) []byte {
 	b, err := protov2.Marshal(t)
 	if err != nil {
-		return
+		return nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -41,6 +46,32 @@ func (w *wireCache) add(t *pb.Ticket) {
 		w.m = make(map[*pb.Ticket][]byte)
 	}
 	w.m[t] = b
+	return b
+}
+
+// withPage calls send with page registered as encoded by encs (one per
+// ticket, in order), so that the codec writes the page from them without
+// looking each ticket up.
+func (w *wireCache) withPage(page *pb.QueryTicketsResponse, encs [][]byte, send func() error) error {
+	w.pagesMu.Lock()
+	if w.pages == nil {
+		w.pages = make(map[*pb.QueryTicketsResponse][][]byte)
+	}
+	w.pages[page] = encs
+	w.pagesMu.Unlock()
+	defer func() {
+		w.pagesMu.Lock()
+		delete(w.pages, page)
+		w.pagesMu.Unlock()
+	}()
+	return send()
+}
+
+func (w *wireCache) page(page *pb.QueryTicketsResponse) ([][]byte, bool) {
+	w.pagesMu.Lock()
+	defer w.pagesMu.Unlock()
+	encs, ok := w.pages[page]
+	return encs, ok
 }
 
 func (w *wireCache) drop(t *pb.Ticket) {
@@ -62,25 +93,24 @@ func (w *wireCache) lookup(t *pb.Ticket) ([]byte, bool) {
 	return b, ok
 }
 
-// ticket returns t's encoding: the cached one if t is stored.
-func (w *wireCache) ticket(t *pb.Ticket) ([]byte, error) {
-	if b, ok := w.lookup(t); ok {
-		return b, nil
-	}
-	return protov2.Marshal(t)
-}
-
-// encodings returns the encoding of every ticket of ts and the size of
-// ts as a repeated message field.
+// encodings returns the encoding of every ticket of ts, taking the lock
+// once, and the size of ts as a repeated message field.
 func (w *wireCache) encodings(ts []*pb.Ticket) ([][]byte, int, error) {
 	out := make([][]byte, len(ts))
 	size := 0
+	w.mu.RLock()
 	for i, t := range ts {
-		b, err := w.ticket(t)
-		if err != nil {
-			return nil, 0, err
+		out[i] = w.m[t]
+	}
+	w.mu.RUnlock()
+	for i, b := range out {
+		if b == nil {
+			var err error
+			if b, err = protov2.Marshal(ts[i]); err != nil {
+				return nil, 0, err
+			}
+			out[i] = b
 		}
-		out[i] = b
 		size += 1 + protowire.SizeBytes(len(b))
 	}
 	return out, size, nil
@@ -92,9 +122,10 @@ func appendField(buf []byte, num protowire.Number, b []byte) []byte {
 }
 
 // wireCodec is the core's server codec: gRPC's proto codec, except that the
-// messages carrying stored tickets (QueryTickets pages, FetchMatches
-// responses) reuse each ticket's cached encoding instead of encoding it
-// again for every message. The bytes decode to the same message.
+// messages carrying stored tickets (a stored ticket itself, as CreateTicket
+// and GetTicket return it, QueryTickets pages, FetchMatches responses) reuse
+// each ticket's cached encoding instead of encoding it again for every
+// message. The bytes decode to the same message.
 type wireCodec struct {
 	base  encoding.CodecV2
 	cache *wireCache
@@ -113,8 +144,12 @@ func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 	var ok bool
 	var err error
 	switch m := v.(type) {
+	case *pb.Ticket:
+		b, ok = c.cache.lookup(m)
 	case *pb.QueryTicketsResponse:
-		b, ok, err = c.queryTickets(m)
+		if out, ok := c.queryTickets(m); ok {
+			return out, nil
+		}
 	case *pb.FetchMatchesResponse:
 		b, ok, err = c.fetchMatches(m)
 	}
@@ -134,20 +169,67 @@ func plain(ts []*pb.Ticket) bool {
 	return true
 }
 
-func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) ([]byte, bool, error) {
-	if len(r.ProtoReflect().GetUnknown()) > 0 || !plain(r.GetTickets()) {
-		return nil, false, nil
+// queryTickets writes a page of stored tickets from their cached encodings
+// into one buffer of pagePool, which gRPC gives back once it has sent it; ok is false when a ticket has no cached encoding (the page is then
+// encoded as usual).
+func (c wireCodec) queryTickets(r *pb.QueryTicketsResponse) (mem.BufferSlice, bool) {
+	ts := r.GetTickets()
+	if len(r.ProtoReflect().GetUnknown()) > 0 || !plain(ts) {
+		return nil, false
 	}
-	encs, size, err := c.cache.encodings(r.GetTickets())
-	if err != nil {
-		return nil, false, err
+	if encs, ok := c.cache.page(r); ok && len(encs) == len(ts) && !slices.ContainsFunc(encs, func(b []byte) bool { return b == nil }) {
+		return writePage(encs), true
 	}
-	out := make([]byte, 0, size)
+	encs := encScratch.Get().(*[][]byte)
+	defer func() { clear(*encs); encScratch.Put(encs) }()
+	*encs = (*encs)[:0]
+	w := c.cache
+	w.mu.RLock()
+	for _, t := range ts {
+		b, ok := w.m[t]
+		if !ok {
+			w.mu.RUnlock()
+			return nil, false
+		}
+		*encs = append(*encs, b)
+	}
+	w.mu.RUnlock()
+	return writePage(*encs), true
+}
+
+// writePage writes encs as QueryTicketsResponse.tickets into one buffer of
+// pagePool, which gRPC gives back once it has sent it.
+func writePage(encs [][]byte) mem.BufferSlice {
+	size := 0
+	for _, b := range encs {
+		size += 1 + protowire.SizeBytes(len(b))
+	}
+	buf := pagePool.Get(size)
+	out := (*buf)[:0]
 	for _, b := range encs {
 		out = appendField(out, fieldQueryTickets, b)
 	}
-	return out, true, nil
+	*buf = out
+	return mem.BufferSlice{mem.NewBuffer(buf, pagePool)}
 }
+
+// encScratch holds the slices queryTickets gathers a page's encodings in.
+var encScratch = sync.Pool{New: func() any { return new([][]byte) }}
+
+// pagePool holds the buffers of query pages: every power of two from 4 KiB
+// to 64 MiB, so that a page of a thousand tickets (about 100 KiB) takes a
+// 128 KiB buffer (gRPC's default pool would hand it a 1 MiB one).
+var pagePool = func() mem.BufferPool {
+	var exps []uint8
+	for e := uint8(12); e <= 26; e++ {
+		exps = append(exps, e)
+	}
+	p, err := mem.NewBinaryTieredBufferPool(exps...)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 func (c wireCodec) fetchMatches(r *pb.FetchMatchesResponse) ([]byte, bool, error) {
 	m := r.GetMatch()
