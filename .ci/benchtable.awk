@@ -71,4 +71,8 @@ END {
       each("kubernetes", "BenchmarkKubernetesSpread", "headless-coredns,xds-istiod-kubernetes", "max/min-share"), each("kubernetes", "BenchmarkKubernetesRestart", "headless-coredns,xds-istiod-kubernetes", "failed-calls", "%d"), \
       each("kubernetes", "BenchmarkKubernetesPickup", "headless-coredns,xds-istiod-kubernetes", "pickup/goal"), each("kubernetes", "BenchmarkKubernetesPickup", "headless-coredns,xds-istiod-kubernetes", "stop/goal"), \
       v(k "BenchmarkKubernetesRestart/headless-coredns", "restart-s"), v(k "BenchmarkKubernetesRestart/xds-istiod-kubernetes", "restart-s")
+  e = "endpointslice.BenchmarkEndpointSlicePickup"
+  if ((e, "p99-pickup-s") in m)
+    printf "| endpointslice: new ready pod gets calls p99 ≤ 0.5 s after the EndpointSlice update | `balancer/endpointslice` `BenchmarkEndpointSlicePickup` (tag kubernetes, real kube-apiserver, 100 pickups) | p50 **%s** s, p99 **%s** s | the API server's own apply: p50 %s s; pickup ÷ apply %s |\n", \
+      v(e, "p50-pickup-s"), v(e, "p99-pickup-s"), v(e, "p50-apply-s"), v(e, "p50-pickup/apply")
 }
