@@ -49,10 +49,10 @@ func BenchSpreadOn(b *testing.B, hosts []string, h Harness) {
 	}
 }
 
-// load runs callers goroutines that make idempotent calls (one retry on
-// Unavailable) until stop is called, which returns how many calls failed even
-// after their retry.
-func load(ctx context.Context, c grpc.ClientConnInterface, callers int) func() (failed int64) {
+// Load runs callers goroutines that make idempotent calls (one retry on
+// Unavailable) on c until the returned stop is called, which returns how
+// many calls failed even after their retry.
+func Load(ctx context.Context, c grpc.ClientConnInterface, callers int) func() (failed int64) {
 	ctx, cancel := context.WithCancel(ctx)
 	var (
 		wg     sync.WaitGroup
@@ -93,7 +93,7 @@ func BenchScaleUpOn(b *testing.B, hosts []string, h Harness) {
 	if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 		b.Fatalf("waiting for every backend to serve a call: %v", err)
 	}
-	stop := load(ctx, conn, 4)
+	stop := Load(ctx, conn, 4)
 	defer stop()
 	var total time.Duration
 	b.ResetTimer()
@@ -158,7 +158,7 @@ func BenchFailoverOn(b *testing.B, hosts []string, h Harness) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		victim := bs[i%len(bs)]
-		stop := load(ctx, conn, 4)
+		stop := Load(ctx, conn, 4)
 		if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 			stop()
 			b.Fatalf("before killing %s: %v", victim.Name, err)

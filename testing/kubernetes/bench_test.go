@@ -4,12 +4,8 @@ package kubernetes
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
 
 	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
@@ -52,7 +48,7 @@ func BenchmarkKubernetesPickup(b *testing.B) {
 			if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 				b.Fatal(err)
 			}
-			stop := load(ctx, conn, 4)
+			stop := balancertest.Load(ctx, conn, 4)
 			var pickup, gone time.Duration
 			b.ResetTimer()
 			for range b.N {
@@ -120,7 +116,7 @@ func BenchmarkKubernetesRestart(b *testing.B) {
 			if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 				b.Fatal(err)
 			}
-			stop := load(ctx, conn, 4)
+			stop := balancertest.Load(ctx, conn, 4)
 			var took time.Duration
 			b.ResetTimer()
 			for range b.N {
@@ -136,30 +132,5 @@ func BenchmarkKubernetesRestart(b *testing.B) {
 			b.ReportMetric(float64(stop()), "failed-calls")
 			b.ReportMetric(took.Seconds()/float64(b.N), "restart-s")
 		})
-	}
-}
-
-// load runs callers goroutines making idempotent calls (one retry on
-// Unavailable) until the returned stop is called, which returns how many
-// failed even after their retry.
-func load(ctx context.Context, c grpc.ClientConnInterface, callers int) func() int64 {
-	ctx, cancel := context.WithCancel(ctx)
-	var (
-		wg     sync.WaitGroup
-		failed atomic.Int64
-	)
-	for range callers {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if _, _, err := calltest.GetTicketRetry(ctx, c); err != nil && ctx.Err() == nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	return func() int64 {
-		cancel()
-		wg.Wait()
-		return failed.Load()
 	}
 }

@@ -2,11 +2,9 @@ package kubetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,15 +63,9 @@ const corefile = `.:53 {
 // the API server on port 53 of DNSAddr, where the namespace's resolv.conf
 // points. It copies a cluster's kube-dns: the stock Corefile, the
 // system:coredns ClusterRole, headless Services answered with one A record
-// per ready endpoint (TTL 5) and SRV records per named port.
-type CoreDNS struct {
-	bin    string
-	config string
-	http   *http.Client
-
-	mu   sync.Mutex
-	proc *proctest.Process
-}
+// per ready endpoint (TTL 5) and SRV records per named port. Stop, Kill,
+// Running and Log act on the process.
+type CoreDNS struct{ daemon }
 
 // StartCoreDNS starts CoreDNS against c with the binary from CoreDNS
 // (skipping t without it) and stops it when t's test ends.
@@ -110,8 +102,9 @@ func NewCoreDNS(ctx context.Context, c *Cluster, bin string) (*CoreDNS, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &CoreDNS{bin: bin, config: filepath.Join(c.Dir(), "Corefile"), http: &http.Client{Transport: &http.Transport{Proxy: nil}}}
-	if err := writeFile(d.config, fmt.Sprintf(corefile, coreDNSHealthAddr, coreDNSReadyAddr, kc)); err != nil {
+	config := filepath.Join(c.Dir(), "Corefile")
+	d := &CoreDNS{newDaemon(proctest.Config{Name: "coredns", Path: bin, Args: []string{"-conf", config}, StopGrace: 10 * time.Second})}
+	if err := writeFile(config, fmt.Sprintf(corefile, coreDNSHealthAddr, coreDNSReadyAddr, kc)); err != nil {
 		return nil, err
 	}
 	return d, d.Start(ctx)
@@ -121,18 +114,10 @@ func NewCoreDNS(ctx context.Context, c *Cluster, bin string) (*CoreDNS, error) {
 // until its ready plugin says the kubernetes plugin has synced with the API
 // server.
 func (d *CoreDNS) Start(ctx context.Context) error {
-	d.mu.Lock()
-	if d.proc != nil && d.proc.Running() {
-		d.mu.Unlock()
-		return errors.New("kubetest: coredns is already running")
-	}
-	p, err := proctest.Start(proctest.Config{Name: "coredns", Path: d.bin, Args: []string{"-conf", d.config}, StopGrace: 10 * time.Second})
+	p, err := d.spawn()
 	if err != nil {
-		d.mu.Unlock()
-		return fmt.Errorf("kubetest: %w", err)
+		return err
 	}
-	d.proc = p
-	d.mu.Unlock()
 	err = p.WaitReady(ctx, 50*time.Millisecond, func(ctx context.Context) error {
 		return getOK(ctx, d.http, "http://"+coreDNSReadyAddr+"/ready")
 	})
@@ -142,41 +127,8 @@ func (d *CoreDNS) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops CoreDNS (SIGTERM) and waits for it to exit.
-func (d *CoreDNS) Stop() { d.withProc((*proctest.Process).Stop) }
-
-// Kill kills CoreDNS (SIGKILL), as a crashed DNS pod goes.
-func (d *CoreDNS) Kill() { d.withProc((*proctest.Process).Kill) }
-
-func (d *CoreDNS) withProc(f func(*proctest.Process)) {
-	d.mu.Lock()
-	p := d.proc
-	d.mu.Unlock()
-	if p != nil {
-		f(p)
-	}
-	d.http.CloseIdleConnections()
-}
-
-// Running reports whether CoreDNS is running.
-func (d *CoreDNS) Running() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.proc != nil && d.proc.Running()
-}
-
 // Addr returns CoreDNS's DNS address, DNSAddr:53.
 func (d *CoreDNS) Addr() string { return DNSAddr.String() + ":53" }
-
-// Log returns the last n lines CoreDNS printed.
-func (d *CoreDNS) Log(n int) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.proc == nil {
-		return "(never started)"
-	}
-	return d.proc.Tail(n)
-}
 
 // getOK GETs url and returns nil for a 200 answer.
 func getOK(ctx context.Context, c *http.Client, url string) error {

@@ -2,13 +2,11 @@ package kubetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,13 +33,11 @@ defaultConfig:
 // for the test cluster, reading Services and EndpointSlices (no
 // ServiceEntry) the way it does in a cluster, with Istio's CRDs applied and
 // its namespace created first. It sends a proxyless client what it sends in
-// a cluster, the default retry policy on every route included.
+// a cluster, the default retry policy on every route included. Stop, Kill,
+// Running and Log act on the process.
 type Istiod struct {
-	bin, dir string
-	http     *http.Client
-
-	mu   sync.Mutex
-	proc *proctest.Process
+	daemon
+	dir string
 }
 
 // StartIstiod starts istiod against c with the binary from IstiodBinary
@@ -92,7 +88,8 @@ func NewIstiod(ctx context.Context, c *Cluster, bin string) (*Istiod, error) {
 	if err := writeFile(filepath.Join(dir, "mesh.yaml"), istiodMeshConfig); err != nil {
 		return nil, err
 	}
-	d := &Istiod{bin: bin, dir: dir, http: &http.Client{Transport: &http.Transport{Proxy: nil}}}
+	d := &Istiod{dir: dir}
+	d.daemon = newDaemon(proctest.Config{Name: "istiod", Path: bin, Args: d.args(), Env: d.env(), StopGrace: 10 * time.Second})
 	return d, d.Start(ctx)
 }
 
@@ -154,18 +151,10 @@ func (d *Istiod) env() []string {
 // Start starts istiod (again, after Stop or Kill) and waits within ctx
 // until it serves xDS and its monitoring port answers.
 func (d *Istiod) Start(ctx context.Context) error {
-	d.mu.Lock()
-	if d.proc != nil && d.proc.Running() {
-		d.mu.Unlock()
-		return errors.New("kubetest: istiod is already running")
-	}
-	p, err := proctest.Start(proctest.Config{Name: "istiod", Path: d.bin, Args: d.args(), Env: d.env(), StopGrace: 10 * time.Second})
+	p, err := d.spawn()
 	if err != nil {
-		d.mu.Unlock()
-		return fmt.Errorf("kubetest: %w", err)
+		return err
 	}
-	d.proc = p
-	d.mu.Unlock()
 	if _, _, err := p.WaitLine(ctx, 0, "starting gRPC discovery service at"); err != nil {
 		return fmt.Errorf("kubetest: start istiod: %w", err)
 	}
@@ -176,38 +165,4 @@ func (d *Istiod) Start(ctx context.Context) error {
 		return fmt.Errorf("kubetest: start istiod: %w", err)
 	}
 	return nil
-}
-
-// Stop stops istiod (SIGTERM) and waits for it to exit.
-func (d *Istiod) Stop() { d.withProc((*proctest.Process).Stop) }
-
-// Kill kills istiod (SIGKILL), as a crashed or evicted istiod pod goes.
-// Clients keep the configuration they got.
-func (d *Istiod) Kill() { d.withProc((*proctest.Process).Kill) }
-
-func (d *Istiod) withProc(f func(*proctest.Process)) {
-	d.mu.Lock()
-	p := d.proc
-	d.mu.Unlock()
-	if p != nil {
-		f(p)
-	}
-	d.http.CloseIdleConnections()
-}
-
-// Running reports whether istiod is running.
-func (d *Istiod) Running() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.proc != nil && d.proc.Running()
-}
-
-// Log returns the last n lines istiod printed.
-func (d *Istiod) Log(n int) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.proc == nil {
-		return "(never started)"
-	}
-	return d.proc.Tail(n)
 }
