@@ -78,6 +78,9 @@ type Config struct {
 	// QueryPageSize is the number of items per query stream message,
 	// clamped to [10, 10000]. Default DefaultQueryPageSize.
 	QueryPageSize int
+	// TicketRecords makes the core keep a TicketRecord of every ticket it
+	// stores (Server.TicketRecords).
+	TicketRecords bool
 
 	// MatchFunction, when set, runs in process for every FetchMatches call
 	// instead of dialing FunctionConfig's host and port. It is the function

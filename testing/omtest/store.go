@@ -38,6 +38,7 @@ type store struct {
 	assigned  map[string]struct{}  // ids of tickets with a deleteAt
 	backfills map[string]*backfillEntry
 	watch     map[string]chan struct{} // ticket id → closed on its next change
+	recs      map[string]*TicketRecord // every ticket ever stored; nil unless Config.TicketRecords
 }
 
 func newStore(cfg Config) *store {
@@ -53,7 +54,15 @@ func newStore(cfg Config) *store {
 		assigned:       make(map[string]struct{}),
 		backfills:      make(map[string]*backfillEntry),
 		watch:          make(map[string]chan struct{}),
+		recs:           newRecords(cfg.TicketRecords),
 	}
+}
+
+func newRecords(on bool) map[string]*TicketRecord {
+	if !on {
+		return nil
+	}
+	return make(map[string]*TicketRecord)
 }
 
 // notifyLocked wakes every watcher, so that each re-evaluates its ticket
@@ -98,6 +107,9 @@ func (s *store) ticketLocked(id string, now time.Time) (e ticketEntry, ok bool) 
 		return e, false
 	}
 	if !e.deleteAt.IsZero() && !now.Before(e.deleteAt) {
+		if r := s.recordLocked(id); r != nil {
+			r.Expired = true
+		}
 		s.removeTicketLocked(id)
 		return ticketEntry{}, false
 	}
@@ -133,6 +145,9 @@ func (s *store) createTicket(t *pb.Ticket) *pb.Ticket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tickets[t.Id] = ticketEntry{ticket: t, enc: enc, indexed: true}
+	if s.recs != nil {
+		s.recs[t.Id] = &TicketRecord{ID: t.Id, Created: now}
+	}
 	return t
 }
 
@@ -148,6 +163,12 @@ func (s *store) getTicket(id string) *pb.Ticket {
 func (s *store) deleteTicket(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.ticketLocked(id, s.clock.Now()); !ok {
+		return
+	}
+	if r := s.recordLocked(id); r != nil {
+		r.Deleted = true
+	}
 	s.removeTicketLocked(id)
 }
 
@@ -193,6 +214,11 @@ func (s *store) release(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
+		if _, ok := s.pending[id]; ok {
+			if r := s.recordLocked(id); r != nil {
+				r.Releases++
+			}
+		}
 		delete(s.pending, id)
 	}
 }
@@ -200,6 +226,11 @@ func (s *store) release(ids []string) {
 func (s *store) releaseAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for id := range s.pending {
+		if r := s.recordLocked(id); r != nil {
+			r.Releases++
+		}
+	}
 	clear(s.pending)
 }
 
@@ -218,6 +249,10 @@ func (s *store) assignLocked(ids []string, a *pb.Assignment, now time.Time) (don
 		t.Assignment = proto.Clone(a).(*pb.Assignment)
 		s.tickets[id] = ticketEntry{ticket: t, deleteAt: now.Add(s.assignedDelete)}
 		s.assigned[id] = struct{}{}
+		if r := s.recordLocked(id); r != nil {
+			r.Assignments++
+			r.Connection = a.GetConnection()
+		}
 		delete(s.pending, id)
 		s.notifyTicketLocked(id)
 		done = append(done, t)
@@ -311,5 +346,8 @@ func (s *store) reset() {
 	clear(s.pending)
 	clear(s.assigned)
 	clear(s.backfills)
+	if s.recs != nil {
+		clear(s.recs)
+	}
 	s.notifyLocked()
 }
