@@ -53,13 +53,14 @@ const maxRetriesHeader = "x-envoy-max-retries"
 // does no mTLS. SetRetries(false) turns retrying off, like a VirtualService
 // with retries.attempts 0.
 type Proxy struct {
-	lis   net.Listener
-	gs    *grpc.Server
-	done  chan struct{}
-	ups   []*grpc.ClientConn
-	addrs []string
+	lis  net.Listener
+	gs   *grpc.Server
+	done chan struct{}
 
 	mu       sync.Mutex
+	ups      map[string]*grpc.ClientConn // by upstream address
+	addrs    []string                    // the upstreams, in round-robin order
+	retired  []*grpc.ClientConn          // removed upstreams, closed by Close
 	next     int
 	retries  bool
 	attempts counter.Counter
@@ -77,22 +78,22 @@ func NewProxy(t testing.TB, upstreams ...string) *Proxy {
 	return p
 }
 
-// StartProxy starts a sidecar proxy in front of upstreams. The caller must
-// Close it.
+// StartProxy starts a sidecar proxy on 127.0.0.1 in front of upstreams. The
+// caller must Close it.
 func StartProxy(upstreams ...string) (*Proxy, error) {
-	if len(upstreams) == 0 {
-		return nil, errors.New("istiotest: proxy: no upstream addresses")
+	return StartProxyAt("127.0.0.1:0", upstreams...)
+}
+
+// StartProxyAt starts a sidecar proxy listening on addr in front of
+// upstreams, for example again on the address of a proxy that was closed,
+// as a restarted sidecar listens on its pod's port again. The caller must
+// Close it.
+func StartProxyAt(addr string, upstreams ...string) (*Proxy, error) {
+	p := &Proxy{ups: map[string]*grpc.ClientConn{}, retries: true, done: make(chan struct{})}
+	if err := p.SetUpstreams(upstreams...); err != nil {
+		return nil, err
 	}
-	p := &Proxy{addrs: upstreams, retries: true, done: make(chan struct{})}
-	for _, a := range upstreams {
-		cc, err := grpc.NewClient("passthrough:///"+a, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			p.closeUpstreams()
-			return nil, fmt.Errorf("istiotest: proxy: upstream %s: %w", a, err)
-		}
-		p.ups = append(p.ups, cc)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		p.closeUpstreams()
 		return nil, fmt.Errorf("istiotest: proxy: listen: %w", err)
@@ -104,6 +105,40 @@ func StartProxy(upstreams ...string) (*Proxy, error) {
 		_ = p.gs.Serve(lis)
 	}()
 	return p, nil
+}
+
+// SetUpstreams replaces the upstream addresses, as Envoy's endpoints change
+// when istiod pushes new ones: calls from now on go to these; calls in
+// flight to a removed upstream finish there. It refuses an empty list.
+func (p *Proxy) SetUpstreams(upstreams ...string) error {
+	if len(upstreams) == 0 {
+		return errors.New("istiotest: proxy: no upstream addresses")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keep := map[string]bool{}
+	for _, a := range upstreams {
+		keep[a] = true
+		if p.ups[a] != nil {
+			continue
+		}
+		cc, err := grpc.NewClient("passthrough:///"+a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fmt.Errorf("istiotest: proxy: upstream %s: %w", a, err)
+		}
+		p.ups[a] = cc
+	}
+	for a, cc := range p.ups {
+		if !keep[a] {
+			// Closing would cancel calls in flight on cc: let them
+			// finish, and close it with the proxy.
+			p.retired = append(p.retired, cc)
+			delete(p.ups, a)
+		}
+	}
+	p.addrs = append([]string(nil), upstreams...)
+	p.next = 0
+	return nil
 }
 
 // Addr returns the proxy's "127.0.0.1:port".
@@ -127,7 +162,12 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) closeUpstreams() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, cc := range p.ups {
+		cc.Close()
+	}
+	for _, cc := range p.retired {
 		cc.Close()
 	}
 }
@@ -149,20 +189,20 @@ func (p *Proxy) budget(md metadata.MD) int {
 }
 
 // pick returns the next upstream in round-robin order that is not in tried,
-// or the next one if all were tried.
-func (p *Proxy) pick(tried map[int]bool) int {
+// or the next one if all were tried, and its connection.
+func (p *Proxy) pick(tried map[string]bool) (string, *grpc.ClientConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for range p.ups {
-		i := p.next
-		p.next = (p.next + 1) % len(p.ups)
-		if !tried[i] {
-			return i
+	for range p.addrs {
+		a := p.addrs[p.next]
+		p.next = (p.next + 1) % len(p.addrs)
+		if !tried[a] {
+			return a, p.ups[a]
 		}
 	}
-	i := p.next
-	p.next = (p.next + 1) % len(p.ups)
-	return i
+	a := p.addrs[p.next]
+	p.next = (p.next + 1) % len(p.addrs)
+	return a, p.ups[a]
 }
 
 // upstreamMD is md without the headers Envoy consumes or sets itself.

@@ -24,11 +24,11 @@ func (p *Proxy) handle(_ any, ss grpc.ServerStream) error {
 	md, _ := metadata.FromIncomingContext(ss.Context())
 	retries := p.budget(md)
 	ctx := metadata.NewOutgoingContext(ss.Context(), upstreamMD(md))
-	tried := map[int]bool{}
+	tried := map[string]bool{}
 	for attempt := 0; ; attempt++ {
-		i := p.pick(tried)
-		tried[i] = true
-		started, err := p.attempt(ctx, p.ups[i], method, reqs, ss)
+		a, cc := p.pick(tried)
+		tried[a] = true
+		started, err := p.attempt(ctx, cc, method, reqs, ss)
 		if started || attempt >= retries || !retriable(ctx, err) {
 			return err
 		}

@@ -142,3 +142,42 @@ func TestProxyConnectFailureRetried(t *testing.T) {
 	require.NoError(t, err, "CreateTicket() with the first upstream refusing connections")
 	assert.Equal(t, int64(2), p.Attempts(), "Attempts()")
 }
+
+// TestProxySetUpstreamsAndRestart: calls follow SetUpstreams, an empty list
+// is refused and keeps the old one, and a proxy started again on a closed
+// proxy's address serves there.
+func TestProxySetUpstreamsAndRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log := &callLog{}
+	addrs := upstreams(t, codes.OK, log, 3)
+	p, err := istiotest.StartProxy(addrs[:2]...)
+	require.NoError(t, err)
+	served := func(fe pb.FrontendServiceClient, n int) map[string]int {
+		t.Helper()
+		got := map[string]int{}
+		for range n {
+			tk, err := fe.CreateTicket(ctx, &pb.CreateTicketRequest{}, grpc.WaitForReady(true))
+			require.NoError(t, err)
+			got[tk.GetId()]++
+		}
+		return got
+	}
+	fe := frontendVia(t, p)
+	assert.Equal(t, map[string]int{addrs[0]: 2, addrs[1]: 2}, served(fe, 4))
+
+	require.NoError(t, p.SetUpstreams(addrs[1:]...))
+	assert.Equal(t, map[string]int{addrs[1]: 2, addrs[2]: 2}, served(fe, 4), "after SetUpstreams")
+	require.ErrorContains(t, p.SetUpstreams(), "no upstream addresses")
+	assert.Equal(t, map[string]int{addrs[1]: 1, addrs[2]: 1}, served(fe, 2), "a refused SetUpstreams changes nothing")
+
+	at := p.Addr()
+	p.Close()
+	_, err = fe.CreateTicket(ctx, &pb.CreateTicketRequest{})
+	require.Equal(t, codes.Unavailable, status.Code(err), "closed proxy: %v", err)
+	p2, err := istiotest.StartProxyAt(at, addrs[0])
+	require.NoError(t, err)
+	defer p2.Close()
+	assert.Equal(t, at, p2.Addr())
+	assert.Equal(t, map[string]int{addrs[0]: 3}, served(fe, 3), "the old client reaches the restarted proxy")
+}
