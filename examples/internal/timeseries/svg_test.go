@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,8 @@ type svgOf struct {
 	title      string // of the <title> child of <svg>
 	texts      []string
 	faultRects int
+	faults     [][2]float64 // x and width of each fault rect
+	frame      [2]float64   // x and width of the first panel's frame
 }
 
 // parseSVG decodes b as XML to the end, which fails unless it is well-formed.
@@ -63,10 +66,8 @@ func parseSVG(t *testing.T, b []byte) svgOf {
 				require.Equal(t, xml.Name{Space: "http://www.w3.org/2000/svg", Local: "svg"}, tok.Name, "root element")
 			}
 			stack = append(stack, tok.Name.Local)
-			for _, a := range tok.Attr {
-				if tok.Name.Local == "rect" && a.Name.Local == "class" && a.Value == "fault" {
-					out.faultRects++
-				}
+			if tok.Name.Local == "rect" {
+				out.rect(t, tok.Attr)
 			}
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
@@ -80,6 +81,36 @@ func parseSVG(t *testing.T, b []byte) svgOf {
 		}
 	}
 	return out
+}
+
+// rect notes the geometry of a fault rect or a panel frame.
+func (s *svgOf) rect(t *testing.T, attrs []xml.Attr) {
+	var class string
+	var x, w float64
+	for _, a := range attrs {
+		switch a.Name.Local {
+		case "class":
+			class = a.Value
+		case "x":
+			x = parseFloat(t, a.Value)
+		case "width":
+			w = parseFloat(t, a.Value)
+		}
+	}
+	switch {
+	case class == "fault":
+		s.faultRects++
+		s.faults = append(s.faults, [2]float64{x, w})
+	case class == "frame" && s.frame == [2]float64{}:
+		s.frame = [2]float64{x, w}
+	}
+}
+
+func parseFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	require.NoError(t, err, "a coordinate")
+	return v
 }
 
 // TestSVG: the chart is well-formed XML with the title, one shaded rect per
@@ -114,8 +145,25 @@ func TestSVG(t *testing.T) {
 			for _, f := range faults {
 				assert.Contains(t, got.texts, f.Kind, "label of fault %s %s", f.Kind, f.Target)
 			}
+			for i, f := range got.faults {
+				assert.GreaterOrEqual(t, f[0], got.frame[0], "fault rect %d starts left of the panels", i)
+				assert.LessOrEqual(t, f[0]+f[1], got.frame[0]+got.frame[1]+1e-9, "fault rect %d ends right of the panels", i)
+			}
 			assert.Contains(t, got.texts, "calls/s", "legend")
 			assert.Contains(t, got.texts, "0s", "first time tick")
 		})
 	}
+}
+
+// TestSVGFaultPlacement: a window of the run's seconds [10s, 15s) out of
+// 60 s is shaded over that twelfth of the panels' width.
+func TestSVGFaultPlacement(t *testing.T) {
+	r := run(60, func(int) bool { return false }, 10)
+	var buf bytes.Buffer
+	require.NoError(t, timeseries.WriteSVG(&buf, "placement", r.Seconds(), r.Faults(), t0))
+	got := parseSVG(t, buf.Bytes())
+	require.NotEmpty(t, got.faults)
+	x0, w := got.frame[0], got.frame[1]
+	assert.InDelta(t, x0+w*10/60, got.faults[0][0], 0.1, "x of the window at 10s")
+	assert.InDelta(t, w*5/60, got.faults[0][1], 0.1, "width of a 5 s window")
 }
