@@ -39,6 +39,21 @@ type Director struct {
 	// OnRound, when set, is called after each completed round with its
 	// number and stats.
 	OnRound func(n int, st Stats)
+	// Observe, when set, is called (from many goroutines) after each
+	// FetchMatches, AssignTickets and ReleaseTickets call with the RPC's
+	// name, when it started and its error (nil on success).
+	Observe func(rpc string, start time.Time, err error)
+	// OnAssigned, when set, is called (from many goroutines) after each
+	// successful AssignTickets call with its groups and the failures the
+	// backend reported.
+	OnAssigned func(groups []*pb.AssignmentGroup, failures []*pb.AssignmentFailure)
+}
+
+// observe reports one call to Observe.
+func (d *Director) observe(rpc string, start time.Time, err error) {
+	if d.Observe != nil {
+		d.Observe(rpc, start, err)
+	}
 }
 
 // Stats are the totals of a director's rounds.
@@ -142,7 +157,9 @@ func (d *Director) callTimeout() time.Duration {
 func (d *Director) profile(ctx context.Context, p *pb.MatchProfile) (Stats, error) {
 	fctx, cancel := context.WithTimeout(ctx, d.callTimeout())
 	defer cancel()
+	start := time.Now()
 	matches, fetchErr := d.Backend.FetchMatches(fctx, d.Function, p)
+	d.observe("FetchMatches", start, fetchErr)
 	if len(matches) == 0 {
 		return Stats{}, fetchErr
 	}

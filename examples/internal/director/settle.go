@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -28,9 +29,14 @@ func (d *Director) settle(ctx context.Context, matches []*pb.Match) (Stats, erro
 	if len(groups) == 0 {
 		return st, nil
 	}
+	start := time.Now()
 	failures, err := d.Backend.AssignTickets(ctx, groups)
+	d.observe("AssignTickets", start, err)
 	if err != nil {
 		return st, fmt.Errorf("assign %d matches: %w", len(matches)-st.AllocFailures, err)
+	}
+	if d.OnAssigned != nil {
+		d.OnAssigned(groups, failures)
 	}
 	for _, g := range groups {
 		st.Assigned += len(g.GetTicketIds())
@@ -66,7 +72,10 @@ func (d *Director) release(ctx context.Context, ids []string, st *Stats) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := d.Backend.ReleaseTickets(ctx, ids); err != nil {
+	start := time.Now()
+	err := d.Backend.ReleaseTickets(ctx, ids)
+	d.observe("ReleaseTickets", start, err)
+	if err != nil {
 		return fmt.Errorf("release %d tickets: %w", len(ids), err)
 	}
 	st.Released = len(ids)
