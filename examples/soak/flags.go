@@ -122,9 +122,6 @@ func (c *config) checkExternal() error {
 		if c.mmfHost != "" {
 			return cli.Usagef("-mmf-host is for a real Open-Match (-frontend, -backend, -query)")
 		}
-		if _, ok := discoveries[c.strategy]; !ok && c.newDiscovery == nil {
-			return cli.Usagef("-strategy %s needs a Kubernetes API server: run the soak against your Open-Match in a cluster (-frontend, -backend, -query), or its test on the test control plane (go test -tags kubernetes ./examples/soak)", c.strategy)
-		}
 		return nil
 	case set == 3:
 		if c.mmfHost == "" {
@@ -140,6 +137,14 @@ func (c *config) checkExternal() error {
 	default:
 		return cli.Usagef("set all of -frontend, -backend and -query to use a real Open-Match, or none for the embedded core")
 	}
+}
+
+// checkEmbedded refuses a strategy the embedded core has no discovery for.
+func (c config) checkEmbedded() error {
+	if _, ok := discoveries[c.strategy]; ok || c.newDiscovery != nil || c.external() {
+		return nil
+	}
+	return cli.Usagef("-strategy %s needs a Kubernetes API server: run the soak against your Open-Match in a cluster (-frontend, -backend, -query), or its test on the test control plane (go test -tags kubernetes ./examples/soak)", c.strategy)
 }
 
 func firstErr(checks ...func() error) error {

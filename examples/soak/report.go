@@ -138,8 +138,11 @@ func (rep *report) watchProgress(ctx context.Context, w io.Writer) {
 // finish gathers the counts once everything stopped.
 func (rep *report) finish(ctx context.Context) error {
 	rep.faults = rep.faulter.history()
+	// The chart shades each fault's counting window: to grace after it was
+	// undone.
+	grace := rep.cfg.timing().grace
 	for _, d := range rep.faults {
-		rep.rec.Mark(timeseries.Fault{Kind: d.Kind, Target: d.Target, Start: d.start, End: d.end})
+		rep.rec.Mark(timeseries.Fault{Kind: d.Kind, Target: d.Target, Start: d.start, End: d.end.Add(grace)})
 	}
 	rep.classifyFailures()
 	rep.readSDKCounters(ctx)

@@ -107,6 +107,9 @@ func reach(ctx context.Context, cl *clients, targets map[omtest.Service]string) 
 
 // soak runs everything and writes the report.
 func (c config) soak(ctx context.Context, stdout, stderr io.Writer) (*report, error) {
+	if err := c.checkEmbedded(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	rec := timeseries.New(start)
 	rep := &report{cfg: c, start: start, rec: rec}
@@ -237,9 +240,14 @@ func superviseDirector(ctx context.Context, d *director.Director, log io.Writer)
 // startExternalMMFs starts the match function replicas for a real
 // Open-Match, all on -mmf-port (SO_REUSEPORT).
 func startExternalMMFs(c config, log io.Writer) (*mmfReplicas, error) {
+	// On the -mmf-host address when it is one, else on every address.
+	host := ""
+	if net.ParseIP(c.mmfHost) != nil {
+		host = c.mmfHost
+	}
 	addrs := make([]string, c.mmfs)
 	for i := range addrs {
-		addrs[i] = net.JoinHostPort("", strconv.Itoa(c.mmfPort))
+		addrs[i] = net.JoinHostPort(host, strconv.Itoa(c.mmfPort))
 	}
 	return startMMFs(addrs, []string{c.query}, log, "-reuseport")
 }
