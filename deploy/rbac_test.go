@@ -1,10 +1,9 @@
 package deploy_test
 
 import (
-	"go/parser"
-	"go/token"
-	"io/fs"
+	"go/build"
 	"reflect"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -182,21 +181,13 @@ func watchedNamespaces(tmpl *corev1.PodTemplateSpec) map[string]bool {
 }
 
 // importsStrategy reports whether the command in dir (an example's main
-// package) imports the endpointslice strategy, without which
-// MESHMATCH_STRATEGY=endpointslice names no strategy.
+// package, as the default build context sees it) imports the endpointslice
+// strategy, without which MESHMATCH_STRATEGY=endpointslice names no
+// strategy.
 func importsStrategy(dir string) (bool, error) {
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ImportsOnly)
+	p, err := build.ImportDir(dir, 0)
 	if err != nil {
 		return false, err
 	}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, im := range f.Imports {
-				if im.Path.Value == `"github.com/meshmatch/meshmatch/balancer/endpointslice"` {
-					return true, nil
-				}
-			}
-		}
-	}
-	return false, nil
+	return slices.Contains(p.Imports, "github.com/meshmatch/meshmatch/balancer/endpointslice"), nil
 }
