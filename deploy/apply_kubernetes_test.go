@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshmatch/meshmatch/testing/kubetest"
@@ -27,10 +28,10 @@ func runTests(m *testing.M) int { return kubetest.Main(leakChecked{m}) }
 // TestApplyToAPIServer applies every kustomization, rendered as
 // TestManifests renders it, to a real kube-apiserver with server-side
 // apply: the API server's validation (and defaulting) of every object, not
-// only k8s.io/api's decoding. The manifests carry no RBAC: each workload's
-// namespace default ServiceAccount, whose token a pod would get, is then
-// refused what meshmatch does not need (listing EndpointSlices, Pods,
-// Secrets).
+// only k8s.io/api's decoding. Each namespace's default ServiceAccount is
+// then refused what meshmatch does not need (listing EndpointSlices, Pods,
+// Secrets). In the mode that grants RBAC, the real endpointslice strategy
+// runs with a token of the mode's ServiceAccount (see checkWatcher).
 func TestApplyToAPIServer(t *testing.T) {
 	c := kubetest.StartCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -95,6 +96,9 @@ func TestApplyToAPIServer(t *testing.T) {
 					}
 				}
 			}
+			if m.serviceAccount != "" {
+				checkWatcher(t, c, "meshmatch", m.serviceAccount)
+			}
 		})
 	}
 }
@@ -107,6 +111,12 @@ func typeMeta(obj any) (metav1.TypeMeta, metav1.ObjectMeta) {
 	case *batchv1.Job:
 		return o.TypeMeta, o.ObjectMeta
 	case *corev1.Service:
+		return o.TypeMeta, o.ObjectMeta
+	case *corev1.ServiceAccount:
+		return o.TypeMeta, o.ObjectMeta
+	case *rbacv1.Role:
+		return o.TypeMeta, o.ObjectMeta
+	case *rbacv1.RoleBinding:
 		return o.TypeMeta, o.ObjectMeta
 	}
 	panic(fmt.Sprintf("typeMeta of %T", obj))
@@ -123,6 +133,15 @@ func (o *objects) all() []any {
 	}
 	for _, s := range o.services {
 		out = append(out, s)
+	}
+	for _, sa := range o.serviceAccounts {
+		out = append(out, sa)
+	}
+	for _, r := range o.roles {
+		out = append(out, r)
+	}
+	for _, rb := range o.roleBindings {
+		out = append(out, rb)
 	}
 	return out
 }

@@ -36,6 +36,9 @@ type mode struct {
 	clusterIP bool   // clients dial ClusterIP Services (through a sidecar), not headless ones
 	inject    bool   // pods get Istio's injection label
 	grpcAgent bool   // proxyless: grpc-agent template, held until the agent is up, downward-API identity
+	// serviceAccount is what clients run as, with its token mounted, to
+	// watch EndpointSlices; "" means the default one with no token.
+	serviceAccount string
 }
 
 var modes = []mode{
@@ -43,6 +46,7 @@ var modes = []mode{
 	{dir: "overlays/headless", strategy: "headless"},
 	{dir: "overlays/sidecar", strategy: "sidecar", clusterIP: true, inject: true},
 	{dir: "overlays/proxyless", strategy: "xds", inject: true, grpcAgent: true},
+	{dir: "overlays/endpointslice", strategy: "endpointslice", serviceAccount: "meshmatch-endpointslice"},
 }
 
 // openMatchPorts are the gRPC ports of Open-Match's Helm chart (v1.8).
@@ -119,7 +123,7 @@ func keys(m map[string]bool) []string {
 
 // checker checks one rendered mode.
 type checker struct {
-	t    *testing.T
+	t    testing.TB
 	mode mode
 	objs objects         // the mode's own objects
 	all  objects         // plus the Open-Match aliases, for address lookups
@@ -141,6 +145,7 @@ func (c *checker) run() {
 	for _, s := range c.objs.services {
 		c.checkService(s)
 	}
+	c.checkRBAC()
 }
 
 func subset(sel, labels map[string]string) bool {

@@ -10,16 +10,17 @@ import (
 )
 
 // patchFile applies a file of strategic-merge patches. Only the pod
-// template's labels and annotations and its containers' args and env are
-// supported (merged as kustomize does: maps key by key, containers and env
-// by name, args replaced); a patch that sets anything else is an error.
+// template's labels and annotations, its service account and token mount,
+// and its containers' args and env are supported (merged as kustomize does:
+// maps key by key, containers and env by name, args and scalars replaced);
+// a patch that sets anything else is an error.
 func (o *objects) patchFile(path string) error {
 	p, err := decodeFile(path)
 	if err != nil {
 		return err
 	}
-	if len(p.services) > 0 {
-		return fmt.Errorf("%s: Service patches are not supported", path)
+	if len(p.services)+len(p.serviceAccounts)+len(p.roles)+len(p.roleBindings) > 0 {
+		return fmt.Errorf("%s: only Deployment and Job patches are supported", path)
 	}
 	targets := o.templates()
 	for _, d := range p.deployments {
@@ -64,6 +65,12 @@ func patchWorkload(targets map[string]*corev1.PodTemplateSpec, key string, patch
 	}
 	dst.Labels = mergeMap(dst.Labels, patch.Labels)
 	dst.Annotations = mergeMap(dst.Annotations, patch.Annotations)
+	if patch.Spec.ServiceAccountName != "" {
+		dst.Spec.ServiceAccountName = patch.Spec.ServiceAccountName
+	}
+	if patch.Spec.AutomountServiceAccountToken != nil {
+		dst.Spec.AutomountServiceAccountToken = patch.Spec.AutomountServiceAccountToken
+	}
 	for _, pc := range patch.Spec.Containers {
 		c := findContainer(dst.Spec.Containers, pc.Name)
 		if c == nil {
@@ -81,9 +88,9 @@ func patchWorkload(targets map[string]*corev1.PodTemplateSpec, key string, patch
 func checkSupported(patch *corev1.PodTemplateSpec) error {
 	rest := *patch
 	rest.Labels, rest.Annotations = nil, nil
-	rest.Spec.Containers = nil
+	rest.Spec.Containers, rest.Spec.ServiceAccountName, rest.Spec.AutomountServiceAccountToken = nil, "", nil
 	if !isZero(rest) {
-		return fmt.Errorf("sets pod template fields other than labels, annotations and containers")
+		return fmt.Errorf("sets pod template fields other than labels, annotations, serviceAccountName, automountServiceAccountToken and containers")
 	}
 	for _, c := range patch.Spec.Containers {
 		c.Name, c.Args, c.Env = "", nil, nil

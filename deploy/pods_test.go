@@ -15,9 +15,7 @@ const imagePrefix = "ko://github.com/meshmatch/meshmatch/"
 
 func (c *checker) checkPod(name string, tmpl *corev1.PodTemplateSpec) {
 	spec := tmpl.Spec
-	if spec.ServiceAccountName != "" || spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
-		c.errorf("%s: want the default service account with automountServiceAccountToken: false (meshmatch needs no RBAC)", name)
-	}
+	c.checkIdentity(name, &spec)
 	c.checkInjection(name, tmpl)
 	for i := range spec.Containers {
 		c.checkContainer(name, &spec.Containers[i])
@@ -50,6 +48,13 @@ func (c *checker) checkContainer(pod string, ct *corev1.Container) {
 	example := strings.TrimPrefix(ct.Image, imagePrefix)
 	if _, err := os.Stat(filepath.Join("..", example, "main.go")); !strings.HasPrefix(ct.Image, imagePrefix) || err != nil {
 		c.errorf("%s: image %q is not %s<a command of this module>", name, ct.Image, imagePrefix)
+	}
+	if c.mode.strategy == "endpointslice" && hasEnv(ct, "MESHMATCH_STRATEGY") {
+		ok, err := importsStrategy(filepath.Join("..", example))
+		c.fail(name, err)
+		if !ok {
+			c.errorf("%s: %s does not import balancer/endpointslice, so MESHMATCH_STRATEGY=endpointslice names no strategy", name, example)
+		}
 	}
 	req := ct.Resources.Requests
 	if req.Cpu().IsZero() || req.Memory().IsZero() {

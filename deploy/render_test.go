@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -34,9 +35,12 @@ type kustomization struct {
 
 // objects is a rendered set of manifests.
 type objects struct {
-	deployments []*appsv1.Deployment
-	jobs        []*batchv1.Job
-	services    []*corev1.Service
+	deployments     []*appsv1.Deployment
+	jobs            []*batchv1.Job
+	services        []*corev1.Service
+	serviceAccounts []*corev1.ServiceAccount
+	roles           []*rbacv1.Role
+	roleBindings    []*rbacv1.RoleBinding
 }
 
 var docSep = regexp.MustCompile(`(?m)^---\s*$`)
@@ -71,8 +75,14 @@ func (o *objects) decode(doc []byte) error {
 		return decodeInto(doc, &o.jobs)
 	case "v1 Service":
 		return decodeInto(doc, &o.services)
+	case "v1 ServiceAccount":
+		return decodeInto(doc, &o.serviceAccounts)
+	case "rbac.authorization.k8s.io/v1 Role":
+		return decodeInto(doc, &o.roles)
+	case "rbac.authorization.k8s.io/v1 RoleBinding":
+		return decodeInto(doc, &o.roleBindings)
 	default:
-		return fmt.Errorf("kind %q %q is not expected here (RBAC-free: no roles, bindings or service accounts)", tm.APIVersion, tm.Kind)
+		return fmt.Errorf("kind %q %q is not expected here (namespaced RBAC only: no ClusterRoles or ClusterRoleBindings)", tm.APIVersion, tm.Kind)
 	}
 }
 
@@ -108,6 +118,11 @@ func render(dir string) (objects, error) {
 		out.add(o)
 	}
 	if k.Namespace != "" {
+		if len(out.roles)+len(out.roleBindings) > 0 {
+			// kustomize would move the Roles into that namespace and rewrite
+			// some RoleBinding subjects; the RBAC here names its namespaces.
+			return out, fmt.Errorf("%s: a namespace field over Roles or RoleBindings is not supported", dir)
+		}
 		out.setNamespace(k.Namespace)
 	}
 	for _, p := range k.Patches {
@@ -129,6 +144,9 @@ func (o *objects) add(other objects) {
 	o.deployments = append(o.deployments, other.deployments...)
 	o.jobs = append(o.jobs, other.jobs...)
 	o.services = append(o.services, other.services...)
+	o.serviceAccounts = append(o.serviceAccounts, other.serviceAccounts...)
+	o.roles = append(o.roles, other.roles...)
+	o.roleBindings = append(o.roleBindings, other.roleBindings...)
 }
 
 func (o *objects) setNamespace(ns string) {
@@ -147,6 +165,15 @@ func (o *objects) metas() []*metav1.ObjectMeta {
 	}
 	for _, s := range o.services {
 		out = append(out, &s.ObjectMeta)
+	}
+	for _, sa := range o.serviceAccounts {
+		out = append(out, &sa.ObjectMeta)
+	}
+	for _, r := range o.roles {
+		out = append(out, &r.ObjectMeta)
+	}
+	for _, rb := range o.roleBindings {
+		out = append(out, &rb.ObjectMeta)
 	}
 	return out
 }

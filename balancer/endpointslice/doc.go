@@ -10,11 +10,13 @@
 //	import _ "github.com/meshmatch/meshmatch/balancer/endpointslice"
 //
 // It talks to the API server with net/http and decodes the k8s.io/api
-// types; it does not link client-go. Programs that do not import it link
-// neither.
+// types, which add about 9 MB to a binary; it does not link client-go.
+// Programs that do not import it link neither.
 //
 // The pod's service account needs list and watch on endpointslices in the
-// Service's namespace (a Role and a RoleBinding).
+// Service's namespace (a Role and a RoleBinding there, binding the pod's
+// ServiceAccount; deploy/overlays/endpointslice has them), and the pod
+// must mount its token (automountServiceAccountToken).
 //
 // # Experimental
 //

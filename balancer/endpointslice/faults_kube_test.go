@@ -91,6 +91,34 @@ func TestForbidden(t *testing.T) {
 	}
 }
 
+// TestWrongNamespaceToken: a token of a ServiceAccount of another
+// namespace, whose Role grants list and watch there, is refused the
+// Service's namespace; the reason names that namespace, the permission and
+// the ServiceAccount. The same token watches a Service of its own
+// namespace.
+func TestWrongNamespaceToken(t *testing.T) {
+	c := cluster(t)
+	ctx := testContext(t)
+	const other = "other-team"
+	bs := balancertest.StartBackendsAt(t, podHosts(2))
+	svc := newService(t, c, bs)
+	s := &endpointslice.Strategy{APIServer: c.URL(), CAFile: c.CAFile(), TokenFile: serviceAccountIn(t, c, other, "meshmatch-watcher", true)}
+	checkUnavailable(t, s, svc.Addr(), "may not list endpointslices.discovery.k8s.io in namespace "+ns)
+	user := "system:serviceaccount:" + other + ":meshmatch-watcher"
+	if d := s.Detect(ctx, svc.Addr()); !strings.Contains(d.Reason, user) {
+		t.Errorf("Detect(%q).Reason = %q, want it to name %s", svc.Addr(), d.Reason, user)
+	}
+
+	own := kubetest.Service{Namespace: other, Name: svc.Name, Port: svc.Port, Headless: true}
+	if err := c.ApplyService(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	setEndpoints(t, c, own, kubetest.Ready(addrs(t, bs)...))
+	if err := calltest.WaitServed(ctx, dial(t, s, own.Addr()), bs); err != nil {
+		t.Fatalf("the same token in its own namespace %s: %v", other, err)
+	}
+}
+
 // TestAPIServerRestart: while the API server stops and starts again, calls
 // keep going to the last known endpoints (idempotent calls with one retry
 // all succeed), and the watch then resumes: a pod added afterwards gets

@@ -105,18 +105,25 @@ subjects:
 // when grant) and returns a file holding one of its tokens.
 func serviceAccount(t testing.TB, c *kubetest.Cluster, sa string, grant bool) string {
 	t.Helper()
+	return serviceAccountIn(t, c, ns, sa, grant)
+}
+
+// serviceAccountIn is serviceAccount in namespace namespace: the
+// ServiceAccount, and its Role when grant, live there.
+func serviceAccountIn(t testing.TB, c *kubetest.Cluster, namespace, sa string, grant bool) string {
+	t.Helper()
 	ctx := testContext(t)
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
+	if err := c.EnsureNamespace(ctx, namespace); err != nil {
 		t.Fatal(err)
 	}
-	manifest := fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: %s, namespace: %s}\n", sa, ns)
+	manifest := fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: %s, namespace: %s}\n", sa, namespace)
 	if grant {
-		manifest = fmt.Sprintf(watcherRBAC, ns, sa)
+		manifest = fmt.Sprintf(watcherRBAC, namespace, sa)
 	}
 	if err := c.Apply(ctx, []byte(manifest)); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := c.Token(ctx, ns, sa)
+	tok, err := c.Token(ctx, namespace, sa)
 	if err != nil {
 		t.Fatal(err)
 	}

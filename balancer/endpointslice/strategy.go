@@ -29,9 +29,12 @@ const roundRobin = `{"loadBalancingConfig":[{"round_robin":{}}]}`
 //
 // Addresses are "name.namespace.svc.cluster.local:port" (any cluster
 // domain), "name.namespace:port" or "name:port" (the pod's namespace). The
-// port must be a number; it is matched against the EndpointSlices' port
-// numbers, which are the ports the pods listen on (the Service's ports for
-// a headless Service whose targetPort equals its port).
+// port is a number, matched against the EndpointSlices' port numbers, which
+// are the ports the pods listen on (the Service's ports for a headless
+// Service whose targetPort equals its port); or the name of a Service port,
+// such as "grpc", whose number each EndpointSlice gives (the pods'
+// targetPort, which may differ between slices). Detect reports a port the
+// Service's slices do not have, naming the ports they have.
 //
 // While the API server cannot be reached the connection keeps the last
 // endpoints it knew and watches again with backoff; it lists again when

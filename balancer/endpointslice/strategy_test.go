@@ -61,7 +61,7 @@ func TestDetectWithoutCluster(t *testing.T) {
 }
 
 func TestDialRejectsInvalidAddr(t *testing.T) {
-	for _, addr := range []string{"", "om", "om:grpc", "om:0", "om.ns.cluster.local:80", "Om:80", "om.ns:99999"} {
+	for _, addr := range []string{"", "om", "om:Grpc", "om:grpc--web", "om:0", "om.ns.cluster.local:80", "Om:80", "om.ns:99999"} {
 		conn, err := (&endpointslice.Strategy{}).Dial(addr)
 		if err == nil {
 			conn.Close()

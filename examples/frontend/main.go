@@ -21,6 +21,9 @@ import (
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	// In the chain, and MESHMATCH_STRATEGY=endpointslice as
+	// deploy/overlays/endpointslice sets it.
+	_ "github.com/meshmatch/meshmatch/balancer/endpointslice"
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/director"
 	"github.com/meshmatch/meshmatch/examples/internal/game"

@@ -20,6 +20,9 @@ import (
 	"os"
 	"time"
 
+	// In the chain, and MESHMATCH_STRATEGY=endpointslice as
+	// deploy/overlays/endpointslice sets it.
+	_ "github.com/meshmatch/meshmatch/balancer/endpointslice"
 	"github.com/meshmatch/meshmatch/examples/internal/cli"
 	"github.com/meshmatch/meshmatch/examples/internal/metrics"
 	"github.com/meshmatch/meshmatch/omclient"

@@ -7,7 +7,7 @@ import (
 
 // Probe lists t's EndpointSlices once within ctx and says what it found. It
 // fails when the API server cannot be reached or refuses the list, and when
-// the Service has no EndpointSlices.
+// the Service has no EndpointSlices or none of them has t's port.
 func Probe(ctx context.Context, c Config, t Target) (string, error) {
 	cl, err := c.connect(&t)
 	if err != nil {
@@ -22,8 +22,8 @@ func Probe(ctx context.Context, c Config, t Target) (string, error) {
 	for i := range l.Items {
 		s[l.Items[i].Name] = &l.Items[i]
 	}
-	if len(s) == 0 {
+	if !s.HasPort(t) {
 		return "", s.Empty(t)
 	}
-	return fmt.Sprintf("watching the EndpointSlices of service %s: %d ready endpoints on port %d", t, len(s.Addrs(t.Port)), t.Port), nil
+	return fmt.Sprintf("watching the EndpointSlices of service %s: %d ready endpoints on port %s", t, len(s.Addrs(t)), t.PortString()), nil
 }

@@ -182,7 +182,7 @@ func (r *watchResolver) apply(typ string, s *discoveryv1.EndpointSlice) {
 // push sends the current addresses to gRPC when they changed. With none it
 // fails new calls with an error naming the Service.
 func (r *watchResolver) push() {
-	addrs := r.slices.Addrs(r.t.Port)
+	addrs := r.slices.Addrs(r.t)
 	if r.have != nil && slices.Equal(addrs, r.have) {
 		return
 	}

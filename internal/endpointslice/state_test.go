@@ -30,7 +30,33 @@ func TestAddrs(t *testing.T) {
 		"fqdn":       slice(ptr(int32(7000)), discoveryv1.AddressTypeFQDN, ep("pod.example", yes, nil)),
 	}
 	want := []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.5:7000", "[fd00::7]:7000"}
-	assert.Equal(t, want, s.Addrs(7000), "Addrs(7000)")
+	assert.Equal(t, want, s.Addrs(Target{Port: 7000}), "Addrs(port 7000)")
+}
+
+func named(name string, port *int32) discoveryv1.EndpointPort {
+	return discoveryv1.EndpointPort{Name: &name, Port: port}
+}
+
+// TestAddrsByName: a named port takes its number from each slice; a slice
+// without that name, or whose port of that name has no number, is left out.
+func TestAddrsByName(t *testing.T) {
+	yes := ptr(true)
+	withPorts := func(sl *discoveryv1.EndpointSlice, ps ...discoveryv1.EndpointPort) *discoveryv1.EndpointSlice {
+		sl.Ports = ps
+		return sl
+	}
+	s := Slices{
+		"old":       withPorts(slice(nil, discoveryv1.AddressTypeIPv4, ep("10.0.0.1", yes, nil)), named("metrics", ptr(int32(9090))), named("grpc", ptr(int32(7000)))),
+		"new":       withPorts(slice(nil, discoveryv1.AddressTypeIPv4, ep("10.0.0.2", yes, nil)), named("grpc", ptr(int32(7001)))),
+		"other":     withPorts(slice(nil, discoveryv1.AddressTypeIPv4, ep("10.0.0.3", yes, nil)), named("http", ptr(int32(7000)))),
+		"no-number": withPorts(slice(nil, discoveryv1.AddressTypeIPv4, ep("10.0.0.4", yes, nil)), named("grpc", nil)),
+	}
+	want := []string{"10.0.0.1:7000", "10.0.0.2:7001"}
+	assert.Equal(t, want, s.Addrs(Target{PortName: "grpc"}), "Addrs(port grpc)")
+	assert.Equal(t, []string{"10.0.0.1:9090"}, s.Addrs(Target{PortName: "metrics"}), "Addrs(port metrics)")
+	assert.Empty(t, s.Addrs(Target{PortName: "grpcx"}), "Addrs(port grpcx)")
+	assert.True(t, s.HasPort(Target{PortName: "http"}), "HasPort(http)")
+	assert.False(t, s.HasPort(Target{PortName: "grpcx"}), "HasPort(grpcx)")
 }
 
 func TestEmpty(t *testing.T) {
@@ -38,6 +64,12 @@ func TestEmpty(t *testing.T) {
 	assert.ErrorContains(t, Slices{}.Empty(tgt), "service open-match/om has no EndpointSlices")
 	s := Slices{"a": slice(ptr(int32(7000)), discoveryv1.AddressTypeIPv4, ep("10.0.0.3", ptr(false), nil))}
 	assert.ErrorContains(t, s.Empty(tgt), "service open-match/om has no ready endpoints on port 7000 (1 endpoints in 1 EndpointSlices)")
+	s["a"].Ports = []discoveryv1.EndpointPort{named("grpc", ptr(int32(50504))), named("metrics", ptr(int32(9090)))}
+	assert.ErrorContains(t, s.Empty(tgt), `service open-match/om has no port 7000 (its EndpointSlices have grpc/50504, metrics/9090)`)
+	byName := Target{Name: "om", Namespace: "open-match", PortName: "grpcx"}
+	assert.ErrorContains(t, s.Empty(byName), `service open-match/om has no port named "grpcx" (its EndpointSlices have grpc/50504, metrics/9090)`)
+	byName.PortName = "grpc"
+	assert.ErrorContains(t, s.Empty(byName), `service open-match/om has no ready endpoints on port "grpc" (1 endpoints in 1 EndpointSlices)`)
 }
 
 func TestStatusError(t *testing.T) {

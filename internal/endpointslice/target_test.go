@@ -19,6 +19,9 @@ func TestParseTarget(t *testing.T) {
 		{addr: "om.open-match.svc:1", want: Target{Name: "om", Namespace: "open-match", Port: 1}},
 		{addr: "om.open-match.svc.cluster.local:65535", want: Target{Name: "om", Namespace: "open-match", Port: 65535}},
 		{addr: "om.open-match.svc.corp.example.:80", want: Target{Name: "om", Namespace: "open-match", Port: 80}},
+		{addr: "om.open-match.svc.cluster.local:grpc", want: Target{Name: "om", Namespace: "open-match", PortName: "grpc"}},
+		{addr: "om:grpc-web2", want: Target{Name: "om", PortName: "grpc-web2"}},
+		{addr: "om:a23456789012345", want: Target{Name: "om", PortName: "a23456789012345"}},
 	} {
 		got, err := ParseTarget(tc.addr)
 		if assert.NoError(t, err, "ParseTarget(%q)", tc.addr) {
@@ -28,7 +31,7 @@ func TestParseTarget(t *testing.T) {
 }
 
 func TestParseTargetRejects(t *testing.T) {
-	for _, addr := range []string{"", "om", "om:", "om:grpc", "om:0", "om:080", "om:-1", "om:65536", ":80",
+	for _, addr := range []string{"", "om", "om:", "om:Grpc", "om:grpc-", "om:-grpc", "om:grpc--web", "om:a234567890123456", "om:grpc_web", "om:0", "om:080", "om:-1", "om:65536", ":80",
 		"Om:80", "om_x:80", "om.ns.cluster.local:80", "-om:80", "om..svc:80", strings.Repeat("a", 64) + ":80", "10.0.0.1:80"} {
 		_, err := ParseTarget(addr)
 		if assert.Error(t, err, "ParseTarget(%q)", addr) {

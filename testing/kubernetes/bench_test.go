@@ -24,6 +24,7 @@ var harnesses = []struct {
 }{
 	{"headless-coredns", headlessHarness},
 	{"xds-istiod-kubernetes", xdsHarness},
+	{"endpointslice", endpointsliceHarness},
 }
 
 // BenchmarkKubernetesSpread: calls over 3 pods, max/min share.
@@ -96,8 +97,9 @@ func lastCall(ctx context.Context, b *testing.B, gone *balancertest.Backend, sta
 }
 
 // BenchmarkKubernetesRestart kills and restarts istiod (xds) or CoreDNS
-// (headless) under load, b.N times, and reports the calls that failed even
-// after one retry on Unavailable (goal 0) and the restart's duration.
+// (headless), or stops and starts kube-apiserver (endpointslice), under
+// load, b.N times, and reports the calls that failed even after one retry
+// on Unavailable (goal 0) and the restart's duration.
 func BenchmarkKubernetesRestart(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
@@ -106,6 +108,7 @@ func BenchmarkKubernetesRestart(b *testing.B) {
 	}{
 		{"xds-istiod-kubernetes", xdsHarness, func(ctx context.Context) error { d := shared.istiod; d.Kill(); return d.Start(ctx) }},
 		{"headless-coredns", headlessHarness, func(ctx context.Context) error { d := shared.dns; d.Kill(); return d.Start(ctx) }},
+		{"endpointslice", endpointsliceHarness, func(ctx context.Context) error { c := shared.cluster; c.StopAPIServer(); return c.StartAPIServer(ctx) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
