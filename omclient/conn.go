@@ -96,6 +96,9 @@ func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts 
 	if telemetry.IsRetry(ctx) {
 		c.tel.Retry(ctx, method)
 	}
+	if isOnce(ctx) {
+		c.awaitReachable(ctx)
+	}
 	return withHint(c.hint, c.cc.Invoke(ctx, method, args, reply, opts...))
 }
 
