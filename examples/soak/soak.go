@@ -202,9 +202,15 @@ func (c config) soak(ctx context.Context, stdout, stderr io.Writer) (*report, er
 	bg.Go(func() { f.run(arrive, start, schedule) })
 
 	dctx, stopDirector := context.WithCancel(context.Background())
-	bg.Go(func() {
-		superviseDirector(dctx, newDirector(omclient.NewBackend(cl.be), fn, c.failEvery, calls, l), stderr)
-	})
+	dir := newDirector(omclient.NewBackend(cl.be), fn, c.failEvery, calls, l)
+	dir.Observe = func(rpc string, start time.Time, err error) {
+		// A FetchMatches cut short by the end of the run is not a failure.
+		if err != nil && dctx.Err() != nil {
+			return
+		}
+		calls.observe(rpc, start, err)
+	}
+	bg.Go(func() { superviseDirector(dctx, dir, stderr) })
 
 	pctx, stopProgress := context.WithCancel(context.Background())
 	bg.Go(func() { rep.watchProgress(pctx, stdout) })
