@@ -104,6 +104,7 @@ func startMMFs(addrs []string, query []string, log io.Writer, extra ...string) (
 func (m *mmfReplicas) start(i int) error {
 	cmd := exec.Command(m.exe, append([]string{"-listen", m.addrs[i], "-query", m.query}, m.extra...)...)
 	cmd.Env = append(os.Environ(), roleEnv+"="+roleMMF)
+	cmd.SysProcAttr = childAttr()
 	cmd.Stderr = m.log
 	out, err := cmd.StdoutPipe()
 	if err != nil {
