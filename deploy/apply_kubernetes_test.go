@@ -23,7 +23,7 @@ import (
 
 // runTests runs the tests in a network namespace of their own, where
 // kubetest can run the control plane (see kubetest.Main).
-func runTests(m *testing.M) int { return kubetest.Main(leakChecked{m}) }
+func runTests(m *testing.M) int { return kubetest.Main(kubetest.LeakChecked(m, nil)) }
 
 // TestApplyToAPIServer applies every kustomization, rendered as
 // TestManifests renders it, to a real kube-apiserver with server-side

@@ -2,6 +2,10 @@
 
 package deploy_test
 
-import "testing"
+import (
+	"testing"
 
-func runTests(m *testing.M) int { return leakChecked{m}.Run() }
+	"github.com/meshmatch/meshmatch/testing/kubetest"
+)
+
+func runTests(m *testing.M) int { return kubetest.LeakChecked(m, nil).Run() }

@@ -4,38 +4,22 @@ package endpointslice_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/meshmatch/meshmatch/balancer/endpointslice"
 	"github.com/meshmatch/meshmatch/testing/kubetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(kubetest.Main(leakChecked{m})) }
-
-// leakChecked runs the tests, stops the shared cluster, then looks for
-// leaked goroutines.
-type leakChecked struct{ m *testing.M }
-
-func (l leakChecked) Run() int {
-	code := l.m.Run()
-	if shared.cluster != nil {
-		shared.cluster.Close()
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			return 1
+func TestMain(m *testing.M) {
+	os.Exit(kubetest.Main(kubetest.LeakChecked(m, func() {
+		if shared.cluster != nil {
+			shared.cluster.Close()
 		}
-	}
-	return code
+	})))
 }
 
 // testTimeout bounds every wait of a test.
@@ -79,28 +63,6 @@ func cluster(t testing.TB) *kubetest.Cluster {
 	return shared.cluster
 }
 
-// watcherRBAC is what deploy/ grants a client: list and watch on
-// EndpointSlices in its namespace, nothing else.
-const watcherRBAC = `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: %[2]s, namespace: %[1]s}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: %[2]s, namespace: %[1]s}
-rules:
-- apiGroups: [discovery.k8s.io]
-  resources: [endpointslices]
-  verbs: [list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: %[2]s, namespace: %[1]s}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: %[2]s}
-subjects:
-- {kind: ServiceAccount, name: %[2]s, namespace: %[1]s}
-`
-
 // serviceAccount creates ServiceAccount sa in ns (with the watcher Role
 // when grant) and returns a file holding one of its tokens.
 func serviceAccount(t testing.TB, c *kubetest.Cluster, sa string, grant bool) string {
@@ -112,23 +74,8 @@ func serviceAccount(t testing.TB, c *kubetest.Cluster, sa string, grant bool) st
 // ServiceAccount, and its Role when grant, live there.
 func serviceAccountIn(t testing.TB, c *kubetest.Cluster, namespace, sa string, grant bool) string {
 	t.Helper()
-	ctx := testContext(t)
-	if err := c.EnsureNamespace(ctx, namespace); err != nil {
-		t.Fatal(err)
-	}
-	manifest := fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: %s, namespace: %s}\n", sa, namespace)
-	if grant {
-		manifest = fmt.Sprintf(watcherRBAC, namespace, sa)
-	}
-	if err := c.Apply(ctx, []byte(manifest)); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := c.Token(ctx, namespace, sa)
+	file, err := c.ServiceAccountToken(testContext(t), namespace, sa, grant, t.TempDir())
 	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(file, []byte(tok), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return file

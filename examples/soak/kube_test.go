@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -112,34 +111,8 @@ func watcherToken(t *testing.T, c *kubetest.Cluster) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rbac := `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: soak, namespace: open-match}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: soak, namespace: open-match}
-rules:
-- apiGroups: [discovery.k8s.io]
-  resources: [endpointslices]
-  verbs: [list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: soak, namespace: open-match}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: soak}
-subjects:
-- {kind: ServiceAccount, name: soak, namespace: open-match}
-`
-	if err := c.Apply(ctx, []byte(rbac)); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := c.Token(ctx, "open-match", "soak")
+	file, err := c.ServiceAccountToken(ctx, "open-match", "soak", true, t.TempDir())
 	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(file, []byte(tok), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return file

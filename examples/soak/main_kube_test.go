@@ -6,8 +6,6 @@ import (
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/meshmatch/meshmatch/testing/kubetest"
 )
 
@@ -18,18 +16,5 @@ func TestMain(m *testing.M) {
 	if os.Getenv(roleEnv) == roleMMF {
 		os.Exit(runMMF(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(kubetest.Main(leakChecked{m}))
-}
-
-type leakChecked struct{ m *testing.M }
-
-func (l leakChecked) Run() int {
-	code := l.m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
-			return 1
-		}
-	}
-	return code
+	os.Exit(kubetest.Main(kubetest.LeakChecked(m, nil)))
 }

@@ -5,8 +5,6 @@ package kubernetes
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,47 +15,14 @@ import (
 	"github.com/meshmatch/meshmatch/testing/kubetest"
 )
 
-// watcherRBAC is what deploy/overlays/endpointslice grants its clients: a
-// ServiceAccount allowed to list and watch EndpointSlices in namespace
-// open-match, nothing else.
-const watcherRBAC = `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: meshmatch-endpointslice, namespace: open-match}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: meshmatch-endpointslice, namespace: open-match}
-rules:
-- apiGroups: [discovery.k8s.io]
-  resources: [endpointslices]
-  verbs: [list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: meshmatch-endpointslice, namespace: open-match}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: meshmatch-endpointslice}
-subjects:
-- {kind: ServiceAccount, name: meshmatch-endpointslice, namespace: open-match}
-`
-
-// endpointsliceStrategy is the endpointslice strategy as a pod of that
-// ServiceAccount runs it: the API server, its CA and a token from the
-// TokenRequest API in a file.
+// endpointsliceStrategy is the endpointslice strategy as a pod runs it
+// whose ServiceAccount has what deploy/overlays/endpointslice grants (list
+// and watch on EndpointSlices in open-match): the API server, its CA and a
+// token from the TokenRequest API in a file.
 func endpointsliceStrategy(t testing.TB, c *kubetest.Cluster) *endpointslice.Strategy {
 	t.Helper()
-	ctx := testContext(t)
-	if err := c.EnsureNamespace(ctx, "open-match"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Apply(ctx, []byte(watcherRBAC)); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := c.Token(ctx, "open-match", "meshmatch-endpointslice")
+	file, err := c.ServiceAccountToken(testContext(t), "open-match", "meshmatch-endpointslice", true, t.TempDir())
 	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(file, []byte(tok), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return &endpointslice.Strategy{APIServer: c.URL(), CAFile: c.CAFile(), TokenFile: file, Namespace: "open-match"}

@@ -10,28 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/meshmatch/meshmatch/testing/kubetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(kubetest.Main(leakChecked{m})) }
-
-// leakChecked runs the tests, stops the shared control plane, then looks
-// for leaked goroutines.
-type leakChecked struct{ m *testing.M }
-
-func (l leakChecked) Run() int {
-	code := l.m.Run()
-	shared.close()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			return 1
-		}
-	}
-	return code
-}
+func TestMain(m *testing.M) { os.Exit(kubetest.Main(kubetest.LeakChecked(m, shared.close))) }
 
 // testTimeout bounds every wait of a test. A headless client sees a change
 // after CoreDNS's TTL (5 s) plus its refresh interval.
