@@ -17,9 +17,10 @@ import (
 
 // TestSoak runs the short soak of CI for every strategy whose part runs in
 // process (static; headless over the loopback DNS server; xds over the
-// fake istiod; sidecar over the sidecar stand-in): every fault kind the
-// strategy can have, once, and asserts the three counts and the failed
-// calls outside fault windows are zero.
+// fake istiod; sidecar over the sidecar stand-in), and against an external
+// core: every fault kind the run can have, once, and asserts the three
+// counts and the failed calls outside fault windows are zero. Run it with
+// -parallel 5 or more, so that the five run at once.
 func TestSoak(t *testing.T) {
 	for _, s := range []string{"static", "headless", "xds", "sidecar"} {
 		t.Run(s, func(t *testing.T) {
@@ -27,13 +28,17 @@ func TestSoak(t *testing.T) {
 			shortSoak(t, s, nil)
 		})
 	}
+	t.Run("external", func(t *testing.T) {
+		t.Parallel()
+		testSoakExternal(t)
+	})
 }
 
-// TestSoakExternal runs the soak against an Open-Match it cannot look
+// testSoakExternal runs the soak against an Open-Match it cannot look
 // into (an in-memory core in another role here, reached only over gRPC):
 // the match function replicas share one port, their faults are the only
 // ones, and every count is the clients'.
-func TestSoakExternal(t *testing.T) {
+func testSoakExternal(t *testing.T) {
 	port, err := freePort("127.0.0.1")
 	require.NoError(t, err)
 	om, err := omtest.Start(omtest.Config{
