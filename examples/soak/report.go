@@ -197,7 +197,9 @@ func (rep *report) finish(ctx context.Context) error {
 				c.phantom++
 			}
 		}
-		c.duplicated = c.unknown + max(0, c.stored-c.unknown-c.created)
+		// Every successful CreateTicket's id is known to its player, so
+		// the tickets stored beyond them are those no client knows.
+		c.duplicated = c.unknown
 	} else {
 		n, err := rep.unknownActive(ctx)
 		if err != nil {
@@ -291,6 +293,9 @@ func (rep *report) verdict() error {
 	}
 	if c.lost+c.duplicated+c.unseen > 0 {
 		errs = append(errs, fmt.Errorf("lost %d, duplicated %d, unseen %d tickets", c.lost, c.duplicated, c.unseen))
+	}
+	if c.phantom > 0 {
+		errs = append(errs, fmt.Errorf("%d tickets created by clients were never stored by the core", c.phantom))
 	}
 	if c.outside > 0 {
 		errs = append(errs, fmt.Errorf("%d calls failed outside every fault window", c.outside))
