@@ -30,7 +30,7 @@ func BenchmarkEndpointSlicePickup(b *testing.B) {
 	if err := calltest.WaitServed(ctx, conn, bs[:1]); err != nil {
 		b.Fatal(err)
 	}
-	one, two := kubetest.Ready(addrs(b, bs[:1])...), kubetest.Ready(addrs(b, bs)...)
+	one, two := kubetest.Ready(balancertest.IPs(bs[:1])...), kubetest.Ready(balancertest.IPs(bs)...)
 	var pickup, apply []time.Duration
 	b.ResetTimer()
 	for range b.N {

@@ -113,7 +113,7 @@ func TestWrongNamespaceToken(t *testing.T) {
 	if err := c.ApplyService(ctx, own); err != nil {
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, own, kubetest.Ready(addrs(t, bs)...))
+	setEndpoints(t, c, own, kubetest.Ready(balancertest.IPs(bs)...))
 	if err := calltest.WaitServed(ctx, dial(t, s, own.Addr()), bs); err != nil {
 		t.Fatalf("the same token in its own namespace %s: %v", other, err)
 	}
@@ -159,7 +159,7 @@ func TestAPIServerRestart(t *testing.T) {
 		wg.Wait()
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, svc, kubetest.Ready(addrs(t, bs)...))
+	setEndpoints(t, c, svc, kubetest.Ready(balancertest.IPs(bs)...))
 	err := calltest.WaitServed(ctx, conn, bs[2:])
 	close(stop)
 	wg.Wait()
@@ -184,7 +184,7 @@ func TestNotReady(t *testing.T) {
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatal(err)
 	}
-	eps := kubetest.Ready(addrs(t, bs)...)
+	eps := kubetest.Ready(balancertest.IPs(bs)...)
 	eps[0].Terminating = true
 	eps[1].NotReady = true
 	setEndpoints(t, c, svc, eps)
@@ -198,7 +198,7 @@ func TestNotReady(t *testing.T) {
 	if err := waitFailing(ctx, conn, "service "+ns+"/"+svc.Name+" has no ready endpoints"); err != nil {
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, svc, kubetest.Ready(addrs(t, bs[1:2])...))
+	setEndpoints(t, c, svc, kubetest.Ready(balancertest.IPs(bs[1:2])...))
 	if err := calltest.WaitServed(ctx, conn, bs[1:2]); err != nil {
 		t.Fatalf("after %s is ready again: %v", bs[1].Name, err)
 	}
@@ -222,7 +222,7 @@ func TestSliceDeletedAndRecreated(t *testing.T) {
 	if err := waitFailing(ctx, conn, "service "+ns+"/"+svc.Name+" has no EndpointSlices"); err != nil {
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, svc, kubetest.Ready(addrs(t, bs)...))
+	setEndpoints(t, c, svc, kubetest.Ready(balancertest.IPs(bs)...))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("after recreating the slice: %v", err)
 	}
@@ -250,7 +250,7 @@ func TestSlicesMerged(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(3))
 	svc := newService(t, c, bs[:2])
-	a := addrs(t, bs)
+	a := balancertest.IPs(bs)
 	doc := fmt.Sprintf(secondSlice, svc.Name, ns, svc.Name, svc.Port, a[1], a[2])
 	if err := c.Apply(ctx, []byte(doc)); err != nil {
 		t.Fatal(err)

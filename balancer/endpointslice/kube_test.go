@@ -5,7 +5,6 @@ package endpointslice_test
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -35,11 +34,11 @@ func podHosts(n int) []string {
 // addresses as ready endpoints.
 func newService(t testing.TB, c *kubetest.Cluster, bs []*balancertest.Backend) kubetest.Service {
 	t.Helper()
-	s := kubetest.Service{Namespace: ns, Name: fmt.Sprintf("es-%d", serviceSeq.Add(1)), Port: int32(portOf(t, bs[0])), Headless: true}
+	s := kubetest.Service{Namespace: ns, Name: fmt.Sprintf("es-%d", serviceSeq.Add(1)), Port: int32(int(bs[0].AddrPort().Port())), Headless: true}
 	if err := c.ApplyService(testContext(t), s); err != nil {
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs)...))
+	setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs)...))
 	return s
 }
 
@@ -48,28 +47,6 @@ func setEndpoints(t testing.TB, c *kubetest.Cluster, s kubetest.Service, eps []k
 	if err := c.SetEndpoints(testContext(t), s, eps); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func portOf(t testing.TB, b *balancertest.Backend) int {
-	t.Helper()
-	ap, err := netip.ParseAddrPort(b.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(ap.Port())
-}
-
-func addrs(t testing.TB, bs []*balancertest.Backend) []netip.Addr {
-	t.Helper()
-	out := make([]netip.Addr, len(bs))
-	for i, b := range bs {
-		ap, err := netip.ParseAddrPort(b.Addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = ap.Addr()
-	}
-	return out
 }
 
 // fastReconnect makes connections retry a dead backend quickly.
@@ -139,7 +116,7 @@ func harness(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
 		Strategy: strategy(t, c),
 		Addr:     s.Addr(),
 		SetBackends: func(t testing.TB, live []*balancertest.Backend) {
-			setEndpoints(t, c, s, kubetest.Ready(addrs(t, live)...))
+			setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(live)...))
 		},
 	}
 }

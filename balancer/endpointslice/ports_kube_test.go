@@ -36,19 +36,19 @@ func TestNamedPort(t *testing.T) {
 	bs := balancertest.StartBackendsAt(t, podHosts(2))
 	var rollout []*balancertest.Backend
 	for range 5 { // a port of its own, unlike bs's
-		if rollout = balancertest.StartBackendsAt(t, podHosts(3)[2:]); portOf(t, rollout[0]) != portOf(t, bs[0]) {
+		if rollout = balancertest.StartBackendsAt(t, podHosts(3)[2:]); int(rollout[0].AddrPort().Port()) != int(bs[0].AddrPort().Port()) {
 			break
 		}
 	}
-	if portOf(t, rollout[0]) == portOf(t, bs[0]) {
-		t.Fatalf("no port for %s other than %d", rollout[0].Name, portOf(t, bs[0]))
+	if int(rollout[0].AddrPort().Port()) == int(bs[0].AddrPort().Port()) {
+		t.Fatalf("no port for %s other than %d", rollout[0].Name, int(bs[0].AddrPort().Port()))
 	}
-	svc := kubetest.Service{Namespace: ns, Name: fmt.Sprintf("es-%d", serviceSeq.Add(1)), Port: int32(portOf(t, bs[0])), PortName: "grpc", Headless: true}
+	svc := kubetest.Service{Namespace: ns, Name: fmt.Sprintf("es-%d", serviceSeq.Add(1)), Port: int32(int(bs[0].AddrPort().Port())), PortName: "grpc", Headless: true}
 	if err := c.ApplyService(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, svc, kubetest.Ready(addrs(t, bs)...))
-	doc := fmt.Sprintf(namedSlice, svc.Name, ns, "grpc", portOf(t, rollout[0]), addrs(t, rollout)[0])
+	setEndpoints(t, c, svc, kubetest.Ready(balancertest.IPs(bs)...))
+	doc := fmt.Sprintf(namedSlice, svc.Name, ns, "grpc", int(rollout[0].AddrPort().Port()), balancertest.IPs(rollout)[0])
 	if err := c.Apply(ctx, []byte(doc)); err != nil {
 		t.Fatal(err)
 	}

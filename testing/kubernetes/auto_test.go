@@ -58,11 +58,11 @@ func TestAutoKubernetes(t *testing.T) {
 			t.Errorf("%s served %d of 300 calls (%v), want about 100", b.Name, got[i], got)
 		}
 	}
-	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs)...))
+	setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs)...))
 	if err := calltest.WaitServed(ctx, conn, bs[3:]); err != nil {
 		t.Fatalf("after adding %s: %v", bs[3].Name, err)
 	}
-	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs[1:])...))
+	setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs[1:])...))
 	if err := waitNotServed(ctx, conn, bs[0], 30); err != nil {
 		t.Fatalf("after removing %s: %v", bs[0].Name, err)
 	}

@@ -38,7 +38,7 @@ func endpointsliceHarness(t testing.TB, bs []*balancertest.Backend) balancertest
 		Strategy: endpointsliceStrategy(t, c),
 		Addr:     s.Addr(),
 		SetBackends: func(t testing.TB, live []*balancertest.Backend) {
-			setEndpoints(t, c, s, kubetest.Ready(addrs(t, live)...))
+			setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(live)...))
 		},
 	}
 }

@@ -80,7 +80,7 @@ func TestHeadlessCoreDNSDown(t *testing.T) {
 			t.Errorf("restart CoreDNS for the next tests: %v", err)
 		}
 	})
-	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs[1:])...))
+	setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs[1:])...))
 	line, err := logs.wait(ctx, "keeping previous addresses")
 	if err != nil {
 		t.Fatalf("no warning about the failed lookup with CoreDNS down: %v", err)
@@ -114,7 +114,7 @@ func TestNoReadyEndpoints(t *testing.T) {
 	c, _ := istiodEnv(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(1))
 	s := newService(t, c, true, bs)
-	setEndpoints(t, c, s, []kubetest.Endpoint{{Addr: addrs(t, bs)[0], NotReady: true}})
+	setEndpoints(t, c, s, []kubetest.Endpoint{{Addr: balancertest.IPs(bs)[0], NotReady: true}})
 	for _, st := range []balancer.Strategy{
 		balancer.Headless{DNS: balancer.DNS{RefreshInterval: testRefresh}},
 		xdsStrategy("no-ready"),

@@ -4,7 +4,6 @@ package kubernetes
 
 import (
 	"fmt"
-	"net/netip"
 	"sync/atomic"
 	"testing"
 
@@ -32,13 +31,13 @@ func newService(t testing.TB, c *kubetest.Cluster, headless bool, bs []*balancer
 	t.Helper()
 	s := kubetest.Service{
 		Namespace: "open-match", Name: fmt.Sprintf("svc-%d", serviceSeq.Add(1)),
-		Port: int32(portOf(t, bs[0])), Headless: headless,
+		Port: int32(int(bs[0].AddrPort().Port())), Headless: headless,
 	}
 	ctx := testContext(t)
 	if err := c.ApplyService(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs)...))
+	setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs)...))
 	return s
 }
 
@@ -47,28 +46,6 @@ func setEndpoints(t testing.TB, c *kubetest.Cluster, s kubetest.Service, eps []k
 	if err := c.SetEndpoints(testContext(t), s, eps); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func portOf(t testing.TB, b *balancertest.Backend) int {
-	t.Helper()
-	ap, err := netip.ParseAddrPort(b.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(ap.Port())
-}
-
-func addrs(t testing.TB, bs []*balancertest.Backend) []netip.Addr {
-	t.Helper()
-	out := make([]netip.Addr, len(bs))
-	for i, b := range bs {
-		ap, err := netip.ParseAddrPort(b.Addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = ap.Addr()
-	}
-	return out
 }
 
 // headlessHarness serves the backends as the ready endpoints of a headless
@@ -81,7 +58,7 @@ func headlessHarness(t testing.TB, bs []*balancertest.Backend) balancertest.Setu
 		Strategy: balancer.Headless{DNS: balancer.DNS{RefreshInterval: testRefresh}},
 		Addr:     s.Addr(),
 		SetBackends: func(t testing.TB, live []*balancertest.Backend) {
-			setEndpoints(t, c, s, kubetest.Ready(addrs(t, live)...))
+			setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(live)...))
 		},
 	}
 }
@@ -102,16 +79,16 @@ func TestHeadlessCoreDNSNotReady(t *testing.T) {
 			ctx := testContext(t)
 			bs := balancertest.StartBackendsAt(t, podHosts(4))
 			s := kubetest.Service{Namespace: "open-match", Name: fmt.Sprintf("svc-%d", serviceSeq.Add(1)),
-				Port: int32(portOf(t, bs[0])), Headless: true, PublishNotReadyAddresses: publish}
+				Port: int32(int(bs[0].AddrPort().Port())), Headless: true, PublishNotReadyAddresses: publish}
 			if err := c.ApplyService(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs[:3])...))
+			setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs[:3])...))
 			conn := dial(t, balancer.Headless{DNS: balancer.DNS{RefreshInterval: testRefresh}}, s.Addr())
 			if err := calltest.WaitServed(ctx, conn, bs[:3]); err != nil {
 				t.Fatal(err)
 			}
-			eps := kubetest.Ready(addrs(t, bs)...)
+			eps := kubetest.Ready(balancertest.IPs(bs)...)
 			eps[0].NotReady = true
 			setEndpoints(t, c, s, eps)
 			if err := calltest.WaitServed(ctx, conn, bs[3:]); err != nil {

@@ -37,7 +37,7 @@ func xdsHarness(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
 		Strategy: xdsStrategy("conformance"),
 		Addr:     s.Addr(),
 		SetBackends: func(t testing.TB, live []*balancertest.Backend) {
-			setEndpoints(t, c, s, kubetest.Ready(addrs(t, live)...))
+			setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(live)...))
 		},
 	}
 }
@@ -60,7 +60,7 @@ func TestXDSIstiodKubernetesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Kill()
-	setEndpoints(t, c, s, kubetest.Ready(addrs(t, bs[1:])...))
+	setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs[1:])...))
 	for i := range 60 {
 		if _, _, err := calltest.GetTicketRetry(ctx, conn); err != nil {
 			t.Fatalf("call %d with istiod down: %v", i, err)
