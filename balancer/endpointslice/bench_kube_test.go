@@ -26,7 +26,7 @@ func BenchmarkEndpointSlicePickup(b *testing.B) {
 	ctx := testContext(b)
 	bs := balancertest.StartBackendsAt(b, podHosts(2))
 	svc := newService(b, c, bs[:1])
-	conn := dial(b, strategy(b, c), svc.Addr())
+	conn := balancertest.Dial(b, strategy(b, c), svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs[:1]); err != nil {
 		b.Fatal(err)
 	}

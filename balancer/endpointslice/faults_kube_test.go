@@ -27,7 +27,7 @@ func checkUnavailable(t *testing.T, s *endpointslice.Strategy, addr, want string
 	if d.Available || !strings.Contains(d.Reason, want) {
 		t.Errorf("Detect(%q) = available %v, %q; want unavailable with %q", addr, d.Available, d.Reason, want)
 	}
-	conn := dial(t, s, addr)
+	conn := balancertest.Dial(t, s, addr)
 	if err := waitFailing(ctx, conn, want); err != nil {
 		t.Error(err)
 	}
@@ -68,7 +68,7 @@ func TestForbidden(t *testing.T) {
 		Strategies: []balancer.Strategy{s, balancer.Static{Addrs: []string{bs[0].Addr}}},
 		OnDecision: func(d balancer.Decision) { decided <- d },
 	}
-	conn := dial(t, auto, svc.Addr())
+	conn := balancertest.Dial(t, auto, svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs[:1]); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestForbidden(t *testing.T) {
 	if d := s.Detect(ctx, svc.Addr()); !d.Available {
 		t.Fatalf("Detect with the Role = unavailable: %s", d.Reason)
 	}
-	if err := calltest.WaitServed(ctx, dial(t, s, svc.Addr()), bs); err != nil {
+	if err := calltest.WaitServed(ctx, balancertest.Dial(t, s, svc.Addr()), bs); err != nil {
 		t.Fatalf("with the Role: %v", err)
 	}
 }
@@ -114,7 +114,7 @@ func TestWrongNamespaceToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	setEndpoints(t, c, own, kubetest.Ready(balancertest.IPs(bs)...))
-	if err := calltest.WaitServed(ctx, dial(t, s, own.Addr()), bs); err != nil {
+	if err := calltest.WaitServed(ctx, balancertest.Dial(t, s, own.Addr()), bs); err != nil {
 		t.Fatalf("the same token in its own namespace %s: %v", other, err)
 	}
 }
@@ -128,7 +128,7 @@ func TestAPIServerRestart(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(3))
 	svc := newService(t, c, bs[:2])
-	conn := dial(t, strategy(t, c), svc.Addr())
+	conn := balancertest.Dial(t, strategy(t, c), svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs[:2]); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestNotReady(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(3))
 	svc := newService(t, c, bs)
-	conn := dial(t, strategy(t, c), svc.Addr())
+	conn := balancertest.Dial(t, strategy(t, c), svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestSliceDeletedAndRecreated(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(2))
 	svc := newService(t, c, bs)
-	conn := dial(t, strategy(t, c), svc.Addr())
+	conn := balancertest.Dial(t, strategy(t, c), svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestSlicesMerged(t *testing.T) {
 	if err := c.Apply(ctx, []byte(doc)); err != nil {
 		t.Fatal(err)
 	}
-	conn := dial(t, strategy(t, c), svc.Addr())
+	conn := balancertest.Dial(t, strategy(t, c), svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestTokenReadAgain(t *testing.T) {
 	svc := newService(t, c, bs)
 	file := serviceAccount(t, c, "rotating-no-rbac", false)
 	s := &endpointslice.Strategy{APIServer: c.URL(), CAFile: c.CAFile(), TokenFile: file}
-	conn := dial(t, s, svc.Addr())
+	conn := balancertest.Dial(t, s, svc.Addr())
 	if err := waitFailing(ctx, conn, "list endpointslices.discovery.k8s.io in namespace "+ns); err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/kubetest"
@@ -47,24 +44,6 @@ func setEndpoints(t testing.TB, c *kubetest.Cluster, s kubetest.Service, eps []k
 	if err := c.SetEndpoints(testContext(t), s, eps); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// fastReconnect makes connections retry a dead backend quickly.
-var fastReconnect = grpc.WithConnectParams(grpc.ConnectParams{
-	Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
-	MinConnectTimeout: time.Second,
-})
-
-// dial dials addr with s in plaintext and closes the connection on
-// t.Cleanup.
-func dial(t testing.TB, s balancer.Strategy, addr string) balancer.Conn {
-	t.Helper()
-	conn, err := s.Dial(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), fastReconnect)
-	if err != nil {
-		t.Fatalf("%s.Dial(%q) = %v", s.Name(), addr, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
 }
 
 // waitFailing waits until a call fails with Unavailable and a message

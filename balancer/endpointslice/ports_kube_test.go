@@ -59,11 +59,11 @@ func TestNamedPort(t *testing.T) {
 	if want := `3 ready endpoints on port "grpc"`; !d.Available || !strings.Contains(d.Reason, want) {
 		t.Errorf("Detect(%q) = available %v, %q; want available with %q", addr, d.Available, d.Reason, want)
 	}
-	if err := calltest.WaitServed(ctx, dial(t, s, addr), all); err != nil {
+	if err := calltest.WaitServed(ctx, balancertest.Dial(t, s, addr), all); err != nil {
 		t.Fatalf("by port name: %v", err)
 	}
 	// By number, only the slice with that number serves.
-	conn := dial(t, s, svc.Addr())
+	conn := balancertest.Dial(t, s, svc.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("by port number: %v", err)
 	}

@@ -33,7 +33,7 @@ func TestHeadlessDNSMasqScaleUp(t *testing.T) {
 	ctx := testContext(t)
 	all := balancertest.StartBackends(t, 4)
 	d := startDNSMasq(t, serviceName, ips(all[:3])...)
-	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(all)))
+	conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(all)))
 	if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 		t.Fatalf("before scaling up: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestHeadlessDNSMasqAnswersNothing(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackends(t, 3)
 	d := startDNSMasq(t, serviceName, ips(bs)...)
-	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(bs)))
+	conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Server: d.addr, RefreshInterval: testRefresh}}, net.JoinHostPort(serviceName, port(bs)))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatalf("before emptying DNS: %v", err)
 	}

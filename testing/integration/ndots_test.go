@@ -73,7 +73,7 @@ func checkOnlyFQDNQueried(t *testing.T) {
 	bs := balancertest.StartBackends(t, 1)
 	srv := dnstest.NewServer(t)
 	srv.Set(fqdn, ips(bs)...)
-	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, net.JoinHostPort(fqdn, port(bs)))
+	conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, net.JoinHostPort(fqdn, port(bs)))
 	if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 		t.Fatal(err)
 	}

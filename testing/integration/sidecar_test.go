@@ -47,7 +47,7 @@ func sidecarSetup(t *testing.T) ([]*balancertest.Backend, *nginx, balancer.Conn,
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
 	})
-	conn := dial(t, s, net.JoinHostPort(sidecarService, nginxPort), dialer)
+	conn := balancertest.Dial(t, s, net.JoinHostPort(sidecarService, nginxPort), dialer)
 	return bs, ng, conn, dials
 }
 

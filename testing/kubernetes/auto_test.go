@@ -45,7 +45,7 @@ func TestAutoKubernetes(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(4))
 	s := newService(t, c, true, bs[:3])
-	conn := dial(t, autoChain("auto"), s.Addr())
+	conn := balancertest.Dial(t, autoChain("auto"), s.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs[:3]); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestAutoAPIServerDownAtStart(t *testing.T) {
 	started := make(chan error, 1)
 	go func() { started <- d.Start(ctx) }()
 
-	conn := dial(t, autoChain("api-down"), s.Addr())
+	conn := balancertest.Dial(t, autoChain("api-down"), s.Addr())
 	if _, err := calltest.GetTicket(ctx, conn); err != nil {
 		t.Fatalf("first call with the API server down: %v", err)
 	}

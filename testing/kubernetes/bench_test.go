@@ -45,7 +45,7 @@ func BenchmarkKubernetesPickup(b *testing.B) {
 			defer cancel()
 			all := balancertest.StartBackendsAt(b, podHosts(4))
 			s := h.h(b, all[:3])
-			conn := dial(b, s.Strategy, s.Addr)
+			conn := balancertest.Dial(b, s.Strategy, s.Addr)
 			if err := calltest.WaitServed(ctx, conn, all[:3]); err != nil {
 				b.Fatal(err)
 			}
@@ -115,7 +115,7 @@ func BenchmarkKubernetesRestart(b *testing.B) {
 			defer cancel()
 			bs := balancertest.StartBackendsAt(b, podHosts(3))
 			s := tc.h(b, bs)
-			conn := dial(b, s.Strategy, s.Addr)
+			conn := balancertest.Dial(b, s.Strategy, s.Addr)
 			if err := calltest.WaitServed(ctx, conn, bs); err != nil {
 				b.Fatal(err)
 			}

@@ -6,35 +6,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 )
-
-// fastReconnect makes connections retry a dead backend quickly.
-var fastReconnect = grpc.WithConnectParams(grpc.ConnectParams{
-	Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
-	MinConnectTimeout: time.Second,
-})
-
-// dial dials addr with s in plaintext and closes the connection on
-// t.Cleanup.
-func dial(t testing.TB, s balancer.Strategy, addr string, opts ...grpc.DialOption) balancer.Conn {
-	t.Helper()
-	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), fastReconnect}, opts...)
-	conn, err := s.Dial(addr, opts...)
-	if err != nil {
-		t.Fatalf("%s.Dial(%q) = %v", s.Name(), addr, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
 
 // waitNotServed waits until window consecutive calls succeed and none is
 // served by gone.

@@ -67,7 +67,7 @@ func TestDoctorOnCluster(t *testing.T) {
 			s := newService(t, c, true, bs)
 			waitAnswer(t, ctx, shared.dns.Addr(), s.Host())
 			predicted, out := doctorSays(t, ctx, "doctor", s.Addr())
-			conn := dial(t, autoChain("doctor"), s.Addr())
+			conn := balancertest.Dial(t, autoChain("doctor"), s.Addr())
 			if _, err := calltest.GetTicket(ctx, conn); err != nil {
 				t.Fatalf("GetTicket through Auto: %v", err)
 			}

@@ -79,7 +79,7 @@ func TestAutoEndpointSliceAPIServerDown(t *testing.T) {
 			t.Errorf("restart kube-apiserver for the next tests: %v", err)
 		}
 	})
-	conn := dial(t, chain, s.Addr())
+	conn := balancertest.Dial(t, chain, s.Addr())
 	if _, err := calltest.GetTicket(ctx, conn); err != nil {
 		t.Fatalf("first call with the API server down: %v", err)
 	}

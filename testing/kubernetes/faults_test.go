@@ -65,7 +65,7 @@ func TestHeadlessCoreDNSDown(t *testing.T) {
 	s := newService(t, c, true, bs[:3])
 	logs := newLogBuffer()
 	h := balancer.Headless{DNS: balancer.DNS{RefreshInterval: testRefresh}, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	conn := dial(t, h, s.Addr())
+	conn := balancertest.Dial(t, h, s.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs[:3]); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestNoReadyEndpoints(t *testing.T) {
 		xdsStrategy("no-ready"),
 	} {
 		t.Run(st.Name(), func(t *testing.T) {
-			conn := dial(t, st, s.Addr())
+			conn := balancertest.Dial(t, st, s.Addr())
 			ctx, cancel := context.WithTimeout(testContext(t), 3*time.Second)
 			defer cancel()
 			_, err := calltest.GetTicket(ctx, conn)

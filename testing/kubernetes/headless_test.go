@@ -84,7 +84,7 @@ func TestHeadlessCoreDNSNotReady(t *testing.T) {
 				t.Fatal(err)
 			}
 			setEndpoints(t, c, s, kubetest.Ready(balancertest.IPs(bs[:3])...))
-			conn := dial(t, balancer.Headless{DNS: balancer.DNS{RefreshInterval: testRefresh}}, s.Addr())
+			conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{RefreshInterval: testRefresh}}, s.Addr())
 			if err := calltest.WaitServed(ctx, conn, bs[:3]); err != nil {
 				t.Fatal(err)
 			}

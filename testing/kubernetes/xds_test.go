@@ -55,7 +55,7 @@ func TestXDSIstiodKubernetesRestart(t *testing.T) {
 	ctx := testContext(t)
 	bs := balancertest.StartBackendsAt(t, podHosts(4))
 	s := newService(t, c, true, bs[:3])
-	conn := dial(t, xdsStrategy("restart"), s.Addr())
+	conn := balancertest.Dial(t, xdsStrategy("restart"), s.Addr())
 	if err := calltest.WaitServed(ctx, conn, bs[:3]); err != nil {
 		t.Fatal(err)
 	}
