@@ -42,7 +42,11 @@ func TestOpenMatchKeepaliveClientStaysConnected(t *testing.T) {
 	fe := pb.NewFrontendServiceClient(conn)
 	_, err = fe.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{}})
 	require.NoError(t, err)
-	require.Equal(t, connectivity.Ready, conn.GetState())
+	// grpc-go installs the READY picker before it publishes READY, so a call
+	// can return while GetState still says CONNECTING: wait for the change.
+	for st := conn.GetState(); st != connectivity.Ready; st = conn.GetState() {
+		require.True(t, conn.WaitForStateChange(ctx, st), "state %v after a served call, want READY before the deadline", st)
+	}
 
 	idle, cancelIdle := context.WithTimeout(ctx, idleHold)
 	defer cancelIdle()
