@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/meshmatch/meshmatch/examples/internal/director"
 	"github.com/meshmatch/meshmatch/examples/internal/game"
@@ -38,21 +39,37 @@ func goRun[T any](ctx context.Context, run func(context.Context) (T, error)) <-c
 }
 
 // play runs the director and the players until every player is assigned
-// (and the director has done minRounds) or one of them fails.
+// (and the director has done minRounds) or one of them fails. Once the
+// players are done the director stops at the end of a round, never inside
+// one: a FetchMatches canceled half-way would leave the core calling the
+// match function after the summary has counted its Run calls.
 func (c config) play(ctx context.Context, svc *services, rs *replicas, counters *progress.Counters) (outcome, error) {
 	dctx, stopDirector := context.WithCancel(ctx)
 	defer stopDirector()
 	pctx, stopPlayers := context.WithCancel(ctx)
 	defer stopPlayers()
 
+	var playersDone atomic.Bool
 	enough := make(chan struct{})
-	dch := goRun(dctx, c.newDirector(svc, rs, counters, enough).Run)
+	dch := goRun(dctx, c.newDirector(svc, rs, counters, func(n int) {
+		if n == minRounds {
+			close(enough)
+		}
+		if n >= minRounds && playersDone.Load() {
+			stopDirector()
+		}
+	}).Run)
 	pch := goRun(pctx, c.newPlayers(svc, counters).Run)
 	p, d := awaitPlayers(pch, dch, stopPlayers)
-	if d == nil && p.err == nil {
+	playersDone.Store(true)
+	switch {
+	case d != nil:
+	case p.err != nil:
+		stopDirector()
+	default:
+		// The director stops itself after the round that sees playersDone.
 		d = awaitRounds(enough, dch)
 	}
-	stopDirector()
 	if d == nil {
 		r := <-dch
 		d = &r
@@ -64,9 +81,9 @@ func (c config) play(ctx context.Context, svc *services, rs *replicas, counters 
 	return out, p.err
 }
 
-// newDirector returns the director of the run; it closes enough after
-// minRounds rounds.
-func (c config) newDirector(svc *services, rs *replicas, counters *progress.Counters, enough chan<- struct{}) *director.Director {
+// newDirector returns the director of the run; onRound is called with the
+// number of each completed round.
+func (c config) newDirector(svc *services, rs *replicas, counters *progress.Counters, onRound func(n int)) *director.Director {
 	return &director.Director{
 		Backend:     omclient.NewBackend(svc.be.Conn),
 		Function:    &pb.FunctionConfig{Host: c.mmfHost, Port: int32(rs.port), Type: pb.FunctionConfig_GRPC},
@@ -74,11 +91,7 @@ func (c config) newDirector(svc *services, rs *replicas, counters *progress.Coun
 		Allocator:   &director.FakeAllocator{FailEvery: c.failEvery},
 		CallTimeout: c.timeout,
 		Counters:    counters,
-		OnRound: func(n int, _ director.Stats) {
-			if n == minRounds {
-				close(enough)
-			}
-		},
+		OnRound:     func(n int, _ director.Stats) { onRound(n) },
 	}
 }
 
