@@ -66,24 +66,9 @@ func waitFailing(ctx context.Context, conn grpc.ClientConnInterface, want string
 }
 
 // waitNotServed waits until window consecutive calls succeed and none is
-// served by gone.
+// served by gone, within maxCalls calls.
 func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *balancertest.Backend, window int) error {
-	run := 0
-	for range maxCalls {
-		if run == window {
-			return nil
-		}
-		name, err := calltest.GetTicket(ctx, conn)
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("%s still served calls: %w", gone.Name, ctx.Err())
-		case err != nil || name == gone.Name:
-			run = 0
-		default:
-			run++
-		}
-	}
-	return fmt.Errorf("%s still served calls after %d calls", gone.Name, maxCalls)
+	return calltest.WaitNotServed(ctx, conn, gone.Name, window, maxCalls)
 }
 
 // harness serves the backends as the ready endpoints of a Service whose

@@ -85,3 +85,37 @@ func WaitServed[B Backend](ctx context.Context, conn grpc.ClientConnInterface, w
 		}
 	}
 }
+
+// MaxWaitCalls bounds the calls of a wait that the caller's deadline is
+// meant to end: at loopback call rates the deadline comes long before.
+const MaxWaitCalls = 1 << 20
+
+// WaitNotServed issues calls until window consecutive calls succeed and
+// none is served by the backend named gone. It gives up when ctx ends or
+// after maxCalls calls. opts go on every call.
+func WaitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone string, window, maxCalls int, opts ...grpc.CallOption) error {
+	run := 0
+	var lastErr error
+	for range maxCalls {
+		if run == window {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s still served calls, last error %v: %w", gone, lastErr, ctx.Err())
+		}
+		name, err := GetTicket(ctx, conn, opts...)
+		switch {
+		case err != nil:
+			lastErr = err
+			run = 0
+		case name == gone:
+			run = 0
+		default:
+			run++
+		}
+	}
+	if run == window {
+		return nil
+	}
+	return fmt.Errorf("%s still served calls after %d calls, last error %v", gone, maxCalls, lastErr)
+}

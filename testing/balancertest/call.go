@@ -2,7 +2,6 @@ package balancertest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -63,25 +62,9 @@ func dialOptions(s Setup) []grpc.DialOption {
 	return append(opts, s.DialOptions...)
 }
 
-// waitNotServed issues calls until `window` consecutive successful calls were
-// not served by gone, or ctx ends.
+// waitNotServed issues calls, each waiting for the connection to be ready,
+// until `window` consecutive successful calls were not served by gone, or
+// ctx ends.
 func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *Backend, window int) error {
-	run := 0
-	var lastErr error
-	for run < window {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s still served calls, last error %v: %w", gone.Name, lastErr, ctx.Err())
-		}
-		name, err := calltest.GetTicket(ctx, conn, grpc.WaitForReady(true))
-		switch {
-		case err != nil:
-			lastErr = err
-			run = 0
-		case name == gone.Name:
-			run = 0
-		default:
-			run++
-		}
-	}
-	return nil
+	return calltest.WaitNotServed(ctx, conn, gone.Name, window, calltest.MaxWaitCalls, grpc.WaitForReady(true))
 }

@@ -4,7 +4,6 @@ package kubernetes
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -16,19 +15,7 @@ import (
 // waitNotServed waits until window consecutive calls succeed and none is
 // served by gone.
 func waitNotServed(ctx context.Context, conn grpc.ClientConnInterface, gone *balancertest.Backend, window int) error {
-	run := 0
-	for run < window {
-		name, err := calltest.GetTicket(ctx, conn)
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("%s still served calls: %w", gone.Name, ctx.Err())
-		case err != nil || name == gone.Name:
-			run = 0
-		default:
-			run++
-		}
-	}
-	return nil
+	return calltest.WaitNotServed(ctx, conn, gone.Name, window, calltest.MaxWaitCalls)
 }
 
 // spread makes n calls that must all succeed and returns the calls each
