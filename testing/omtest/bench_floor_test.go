@@ -157,39 +157,41 @@ func floorConns(b *testing.B, addr string) (ccs []*grpc.ClientConn, close func()
 	return ccs, close
 }
 
-// frontendClients connects floorClients clients to addr, each warmed by one
-// call.
-func frontendClients(b *testing.B, addr string) ([]pb.FrontendServiceClient, func()) {
+// warmClients connects floorClients clients to addr, each made by newClient
+// and warmed by one call of warm.
+func warmClients[C any](b *testing.B, addr string, newClient func(grpc.ClientConnInterface) C, warm func(context.Context, C) error) ([]C, func()) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ccs, closeConns := floorConns(b, addr)
-	clients := make([]pb.FrontendServiceClient, len(ccs))
+	clients := make([]C, len(ccs))
 	for i, cc := range ccs {
-		clients[i] = pb.NewFrontendServiceClient(cc)
-		if _, err := clients[i].GetTicket(ctx, &pb.GetTicketRequest{TicketId: "warm-up"}, grpc.WaitForReady(true)); err == nil {
-			closeConns()
-			b.Fatal("GetTicket(warm-up) found a ticket")
-		}
-	}
-	return clients, closeConns
-}
-
-// queryClients is frontendClients for the QueryService.
-func queryClients(b *testing.B, addr string) ([]pb.QueryServiceClient, func()) {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ccs, closeConns := floorConns(b, addr)
-	clients := make([]pb.QueryServiceClient, len(ccs))
-	for i, cc := range ccs {
-		clients[i] = pb.NewQueryServiceClient(cc)
-		if _, err := queryAll(ctx, clients[i], grpc.WaitForReady(true)); err != nil {
+		clients[i] = newClient(cc)
+		if err := warm(ctx, clients[i]); err != nil {
 			closeConns()
 			b.Fatal(err)
 		}
 	}
 	return clients, closeConns
+}
+
+// frontendClients are warmClients of the FrontendService, warmed by a
+// GetTicket that must find nothing.
+func frontendClients(b *testing.B, addr string) ([]pb.FrontendServiceClient, func()) {
+	return warmClients(b, addr, pb.NewFrontendServiceClient, func(ctx context.Context, c pb.FrontendServiceClient) error {
+		if _, err := c.GetTicket(ctx, &pb.GetTicketRequest{TicketId: "warm-up"}, grpc.WaitForReady(true)); err == nil {
+			return errors.New("GetTicket(warm-up) found a ticket")
+		}
+		return nil
+	})
+}
+
+// queryClients are warmClients of the QueryService, warmed by a query.
+func queryClients(b *testing.B, addr string) ([]pb.QueryServiceClient, func()) {
+	return warmClients(b, addr, pb.NewQueryServiceClient, func(ctx context.Context, c pb.QueryServiceClient) error {
+		_, err := queryAll(ctx, c, grpc.WaitForReady(true))
+		return err
+	})
 }
 
 // timeCreates creates tickets [from, to) over the clients and returns how

@@ -284,10 +284,11 @@ func TestReplicaDrain(t *testing.T) {
 	assert.NoError(t, err, "frontend/1 keeps serving")
 }
 
-// A drain bounded by a context that ends stops the replica at once.
-func TestReplicaDrainDeadline(t *testing.T) {
-	ctx := testCtx(t)
-	s := omtest.NewServer(t, omtest.WithReplicas(1))
+// openWatch creates a ticket on s's one frontend replica and opens its
+// assignment watch; a GetTicket after it makes sure the replica has the
+// stream before the test goes on.
+func openWatch(ctx context.Context, t *testing.T, s *omtest.Server) pb.FrontendService_WatchAssignmentsClient {
+	t.Helper()
 	fe := frontendAt(t, s.FrontendAddr())
 	tk, err := fe.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{}})
 	require.NoError(t, err)
@@ -295,12 +296,20 @@ func TestReplicaDrainDeadline(t *testing.T) {
 	require.NoError(t, err)
 	_, err = fe.GetTicket(ctx, &pb.GetTicketRequest{TicketId: tk.GetId()})
 	require.NoError(t, err)
+	return watch
+}
+
+// A drain bounded by a context that ends stops the replica at once.
+func TestReplicaDrainDeadline(t *testing.T) {
+	ctx := testCtx(t)
+	s := omtest.NewServer(t, omtest.WithReplicas(1))
+	watch := openWatch(ctx, t, s)
 	drainCtx, cancel := context.WithCancel(ctx)
 	drained := make(chan error, 1)
 	go func() { drained <- s.DrainReplica(drainCtx, omtest.ServiceFrontend, 0) }()
 	cancel()
 	require.NoError(t, waitFor(ctx, t, drained, "the drain to end"))
-	_, err = watch.Recv()
+	_, err := watch.Recv()
 	assert.Equal(t, codes.Unavailable, status.Code(err), "the watch once the grace period ended = %v, want Unavailable", err)
 }
 
@@ -309,18 +318,12 @@ func TestReplicaDrainDeadline(t *testing.T) {
 func TestReplicaStopDuringDrain(t *testing.T) {
 	ctx := testCtx(t)
 	s := omtest.NewServer(t, omtest.WithReplicas(1))
-	fe := frontendAt(t, s.FrontendAddr())
-	tk, err := fe.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.Ticket{}})
-	require.NoError(t, err)
-	watch, err := fe.WatchAssignments(ctx, &pb.WatchAssignmentsRequest{TicketId: tk.GetId()})
-	require.NoError(t, err)
-	_, err = fe.GetTicket(ctx, &pb.GetTicketRequest{TicketId: tk.GetId()})
-	require.NoError(t, err)
+	watch := openWatch(ctx, t, s)
 	raw := dialHTTP2(ctx, t, s.FrontendAddr())
 	drained := make(chan error, 1)
 	go func() { drained <- s.DrainReplica(ctx, omtest.ServiceFrontend, 0) }()
 	require.NoError(t, raw.waitFor(http2GoAway), "the drain has begun")
-	err = s.DrainReplica(ctx, omtest.ServiceFrontend, 0)
+	err := s.DrainReplica(ctx, omtest.ServiceFrontend, 0)
 	require.Error(t, err)
 	assert.Equal(t, "omtest: replica frontend/0 ("+s.FrontendAddr()+") is already draining", err.Error())
 	err = s.RestartReplica(omtest.ServiceFrontend, 0)
