@@ -81,23 +81,11 @@ func parse(args []string, stderr io.Writer) (config, error) {
 
 // checkExternal accepts all of -frontend, -backend and -query, or none.
 func (c *config) checkExternal() error {
-	set := 0
-	for _, a := range []string{c.frontend, c.backend, c.query} {
-		if a != "" {
-			set++
-		}
+	external, err := cli.OpenMatch(c.frontend, c.backend, c.query)
+	if err == nil && external && c.coreReplicas != 1 {
+		return cli.Usagef("-core-replicas is for the embedded core; a real Open-Match runs its own replicas")
 	}
-	switch set {
-	case 0:
-		return nil
-	case 3:
-		if c.coreReplicas != 1 {
-			return cli.Usagef("-core-replicas is for the embedded core; a real Open-Match runs its own replicas")
-		}
-		return firstErr(cli.Addr("frontend", &c.frontend), cli.Addr("backend", &c.backend), cli.Addr("query", &c.query))
-	default:
-		return cli.Usagef("set all of -frontend, -backend and -query to use a real Open-Match, or none for the embedded core")
-	}
+	return err
 }
 
 func (c *config) checkMMF() error {
@@ -112,13 +100,4 @@ func (c *config) checkMMF() error {
 	}
 	addr := net.JoinHostPort(c.mmfHost, strconv.Itoa(max(c.mmfPort, 1)))
 	return cli.Addr("mmf-host", &addr)()
-}
-
-func firstErr(checks ...func() error) error {
-	for _, check := range checks {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
 }

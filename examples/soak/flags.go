@@ -111,32 +111,18 @@ func (c *config) checkStrategy() error {
 }
 
 func (c *config) checkExternal() error {
-	set := 0
-	for _, a := range []string{c.frontend, c.backend, c.query} {
-		if a != "" {
-			set++
-		}
-	}
+	external, err := cli.OpenMatch(c.frontend, c.backend, c.query)
 	switch {
-	case set == 0:
-		if c.mmfHost != "" {
-			return cli.Usagef("-mmf-host is for a real Open-Match (-frontend, -backend, -query)")
-		}
-		return nil
-	case set == 3:
-		if c.mmfHost == "" {
-			return cli.Usagef("-mmf-host is required with a real Open-Match: where its backend reaches the match function replicas this soak runs")
-		}
-		return firstErr(cli.Addr("frontend", &c.frontend), cli.Addr("backend", &c.backend), cli.Addr("query", &c.query),
-			func() error {
-				if c.mmfPort <= 0 || c.mmfPort > 65535 {
-					return cli.Usagef("-mmf-port must be in [1, 65535], got %d", c.mmfPort)
-				}
-				return nil
-			})
-	default:
-		return cli.Usagef("set all of -frontend, -backend and -query to use a real Open-Match, or none for the embedded core")
+	case !external && err == nil && c.mmfHost != "":
+		return cli.Usagef("-mmf-host is for a real Open-Match (-frontend, -backend, -query)")
+	case !external || err != nil:
+		return err
+	case c.mmfHost == "":
+		return cli.Usagef("-mmf-host is required with a real Open-Match: where its backend reaches the match function replicas this soak runs")
+	case c.mmfPort <= 0 || c.mmfPort > 65535:
+		return cli.Usagef("-mmf-port must be in [1, 65535], got %d", c.mmfPort)
 	}
+	return nil
 }
 
 // checkEmbedded refuses a strategy the embedded core has no discovery for.
@@ -145,15 +131,6 @@ func (c config) checkEmbedded() error {
 		return nil
 	}
 	return cli.Usagef("-strategy %s needs a Kubernetes API server: run the soak against your Open-Match in a cluster (-frontend, -backend, -query), or its test on the test control plane (go test -tags kubernetes ./examples/soak)", c.strategy)
-}
-
-func firstErr(checks ...func() error) error {
-	for _, check := range checks {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // possibleFaults are the kinds the run can have: the match functions' and

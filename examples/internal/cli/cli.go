@@ -81,6 +81,31 @@ func Addr(flagName string, addr *string) func() error {
 	}
 }
 
+// OpenMatch checks the -frontend, -backend and -query flags that point a
+// command at a real Open-Match: all of them or none, each "host:port". It
+// reports whether they are set.
+func OpenMatch(frontend, backend, query string) (bool, error) {
+	set := 0
+	for _, a := range []string{frontend, backend, query} {
+		if a != "" {
+			set++
+		}
+	}
+	switch set {
+	case 0:
+		return false, nil
+	case 3:
+		for _, check := range []func() error{Addr("frontend", &frontend), Addr("backend", &backend), Addr("query", &query)} {
+			if err := check(); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	default:
+		return false, Usagef("set all of -frontend, -backend and -query to use a real Open-Match, or none for the embedded core")
+	}
+}
+
 // Number is what Positive and NonNegative check.
 type Number interface {
 	~int | ~int64 | ~float64

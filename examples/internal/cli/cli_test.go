@@ -68,3 +68,28 @@ func TestExit(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenMatch(t *testing.T) {
+	for _, tc := range []struct {
+		name                     string
+		frontend, backend, query string
+		want                     bool
+		wantErr                  string
+	}{
+		{name: "none"},
+		{name: "all", frontend: "om-frontend:50504", backend: "om-backend:50505", query: "om-query:50503", want: true},
+		{name: "one", frontend: "om-frontend:50504", wantErr: "set all of -frontend, -backend and -query"},
+		{name: "two", backend: "om-backend:50505", query: "om-query:50503", wantErr: "set all of -frontend, -backend and -query"},
+		{name: "bad backend", frontend: "om-frontend:50504", backend: "om-backend", query: "om-query:50503", want: true, wantErr: "-backend: invalid address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := OpenMatch(tc.frontend, tc.backend, tc.query)
+			assert.Equal(t, tc.want, got, "OpenMatch(%q, %q, %q) set", tc.frontend, tc.backend, tc.query)
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+}
