@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/istiotest"
 )
@@ -31,7 +32,7 @@ func TestAutoClosesUnusedStrategy(t *testing.T) {
 		},
 		Gate: 50 * time.Millisecond, Stable: 50 * time.Millisecond, RedetectInterval: 100 * time.Millisecond, Logger: log,
 	}
-	conn := dial(t, a, addr)
+	conn := balancertest.Dial(t, a, addr)
 	waitServedBy(t, ctx, conn, bs[1].Name)
 	if err := srv.WaitQueries(ctx, srv.Queries()+2); err != nil {
 		t.Fatalf("headless in use but not polling DNS: %v", err)
@@ -64,7 +65,7 @@ func TestAutoHysteresis(t *testing.T) {
 		Strategies: []balancer.Strategy{named{static(bs[0]), "primary"}, named{static(bs[1]), "secondary"}},
 		Gate:       50 * time.Millisecond, Stable: time.Hour, RedetectInterval: time.Hour, Logger: log,
 	}
-	conn := dial(t, a, "svc.meshmatch.test:50504")
+	conn := balancertest.Dial(t, a, "svc.meshmatch.test:50504")
 	waitServedBy(t, ctx, conn, bs[0].Name)
 	bs[0].Stop()
 	waitServedBy(t, ctx, conn, bs[1].Name)
@@ -105,7 +106,7 @@ func TestAutoRedialsAfterLongOutage(t *testing.T) {
 		Backoff:           backoff.Config{BaseDelay: time.Minute, Multiplier: 1.6, MaxDelay: 2 * time.Minute},
 		MinConnectTimeout: time.Second,
 	})
-	conn := dial(t, a, "svc.meshmatch.test:50504", slow)
+	conn := balancertest.Dial(t, a, "svc.meshmatch.test:50504", slow)
 	waitServedBy(t, ctx, conn, bs[0].Name)
 	bs[0].Stop()
 	waitServedBy(t, ctx, conn, bs[1].Name)
@@ -120,8 +121,8 @@ func TestAutoRedialsAfterLongOutage(t *testing.T) {
 // strategy cannot connect says why (connection refused), not only that no
 // strategy was chosen yet.
 func TestAutoPendingErrorNamesCause(t *testing.T) {
-	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{closedAddr(t)}}}, Gate: time.Minute}, "svc.meshmatch.test:50504")
-	_, err := getTicket(shortContext(t), conn)
+	conn := balancertest.Dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{closedAddr(t)}}}, Gate: time.Minute}, "svc.meshmatch.test:50504")
+	_, err := calltest.GetTicket(shortContext(t), conn)
 	if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("GetTicket() on a port nothing listens on = %v, want DeadlineExceeded naming the cause, connection refused", err)
 	}
@@ -137,7 +138,7 @@ func TestAutoRedetectionLogsOnChange(t *testing.T) {
 	log, events := newLogEvents()
 	sc := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: closedAddr(t), ReadyTimeout: 10 * time.Millisecond}
 	a := balancer.Auto{Strategies: []balancer.Strategy{sc, static(bs[0])}, RedetectInterval: 20 * time.Millisecond, Logger: log}
-	conn := dial(t, a, bs[0].Addr)
+	conn := balancertest.Dial(t, a, bs[0].Addr)
 	waitServedBy(t, ctx, conn, bs[0].Name)
 	if err := agent.WaitRequests(ctx, agent.Requests()+5); err != nil {
 		t.Fatalf("sidecar not detected again: %v", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 )
 
@@ -46,7 +47,7 @@ func TestAutoOnDecisionKinds(t *testing.T) {
 		Gate:       50 * time.Millisecond, Stable: 20 * time.Millisecond, RedetectInterval: 50 * time.Millisecond,
 		OnDecision: got.add,
 	}
-	conn := dial(t, a, "svc.meshmatch.test:50504")
+	conn := balancertest.Dial(t, a, "svc.meshmatch.test:50504")
 	waitServedBy(t, ctx, conn, bs[1].Name)
 	bs[0].Restart(t)
 	waitServedBy(t, ctx, conn, bs[0].Name)
@@ -65,8 +66,8 @@ func TestAutoOnDecisionKinds(t *testing.T) {
 // TestAutoOnDecisionNone: a chain with nothing available reports "none".
 func TestAutoOnDecisionNone(t *testing.T) {
 	var got decisions
-	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{}}, OnDecision: got.add}, "svc.meshmatch.test:50504")
-	_, _ = getTicket(testContext(t), conn)
+	conn := balancertest.Dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{}}, OnDecision: got.add}, "svc.meshmatch.test:50504")
+	_, _ = calltest.GetTicket(testContext(t), conn)
 	if k := got.kinds(); !slices.Equal(k, []string{"/none"}) {
 		t.Errorf("OnDecision saw %q, want [\"/none\"]", k)
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/istiotest"
 )
@@ -74,8 +75,8 @@ func autoHarness(t testing.TB, bs []*balancertest.Backend) balancertest.Setup {
 // detected strategy is still trying to connect says which strategy it is
 // waiting for, not that detection is still running.
 func TestAutoPendingReasonNamesGatedStrategy(t *testing.T) {
-	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{closedAddr(t)}}}, Gate: time.Minute}, "svc.meshmatch.test:50504")
-	_, err := getTicket(shortContext(t), conn)
+	conn := balancertest.Dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{Addrs: []string{closedAddr(t)}}}, Gate: time.Minute}, "svc.meshmatch.test:50504")
+	_, err := calltest.GetTicket(shortContext(t), conn)
 	if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "static detected") || !strings.Contains(err.Error(), "waiting up to 1m0s") {
 		t.Errorf("GetTicket() during the gate = %v, want DeadlineExceeded naming the static strategy and its gate", err)
 	}
@@ -84,15 +85,15 @@ func TestAutoPendingReasonNamesGatedStrategy(t *testing.T) {
 func TestAutoCallsWaitForDecision(t *testing.T) {
 	bs := balancertest.StartBackends(t, 1)
 	release := make(chan struct{})
-	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{blocked{Strategy: static(bs...), release: release}}}, "svc.meshmatch.test:50504")
+	conn := balancertest.Dial(t, balancer.Auto{Strategies: []balancer.Strategy{blocked{Strategy: static(bs...), release: release}}}, "svc.meshmatch.test:50504")
 
-	_, err := getTicket(shortContext(t), conn)
+	_, err := calltest.GetTicket(shortContext(t), conn)
 	if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "no strategy chosen") {
 		t.Errorf("GetTicket() before detection finished = %v, want DeadlineExceeded saying no strategy is chosen", err)
 	}
 	ctx := testContext(t)
 	done := make(chan error, 1)
-	go func() { _, err := getTicket(ctx, conn); done <- err }()
+	go func() { _, err := calltest.GetTicket(ctx, conn); done <- err }()
 	close(release)
 	if err := <-done; err != nil {
 		t.Errorf("GetTicket() = %v, want nil once detection finished", err)
@@ -106,8 +107,8 @@ func TestAutoGateFallsBack(t *testing.T) {
 	bs := balancertest.StartBackends(t, 1)
 	dead := balancer.Static{Addrs: []string{closedAddr(t)}}
 	a := balancer.Auto{Strategies: []balancer.Strategy{named{dead, "dead"}, named{static(bs...), "live"}}, Gate: 50 * time.Millisecond}
-	conn := dial(t, a, "svc.meshmatch.test:50504")
-	if got, err := getTicket(testContext(t), conn); err != nil || got != bs[0].Name {
+	conn := balancertest.Dial(t, a, "svc.meshmatch.test:50504")
+	if got, err := calltest.GetTicket(testContext(t), conn); err != nil || got != bs[0].Name {
 		t.Fatalf("GetTicket() = %q, %v; want %q, nil", got, err, bs[0].Name)
 	}
 	if d := decision(t, conn); d.Strategy != "live" || len(d.Detections) != 2 {
@@ -124,7 +125,7 @@ func TestAutoMovesDownAndBackUp(t *testing.T) {
 		Gate:       50 * time.Millisecond,
 		Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
 	}
-	conn := dial(t, a, "svc.meshmatch.test:50504")
+	conn := balancertest.Dial(t, a, "svc.meshmatch.test:50504")
 	waitServedBy(t, ctx, conn, bs[0].Name)
 
 	bs[0].Stop()
@@ -144,8 +145,8 @@ func TestAutoMovesDownAndBackUp(t *testing.T) {
 }
 
 func TestAutoNothingAvailable(t *testing.T) {
-	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{}}}, "svc.meshmatch.test:50504")
-	_, err := getTicket(testContext(t), conn)
+	conn := balancertest.Dial(t, balancer.Auto{Strategies: []balancer.Strategy{balancer.Static{}}}, "svc.meshmatch.test:50504")
+	_, err := calltest.GetTicket(testContext(t), conn)
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "no strategy available for svc.meshmatch.test:50504") {
 		t.Errorf("GetTicket() = %v, want Unavailable saying no strategy is available", err)
 	}
@@ -161,7 +162,7 @@ func TestAutoCloseWhileDetecting(t *testing.T) {
 	}
 	ctx := testContext(t)
 	done := make(chan error, 1)
-	go func() { _, err := getTicket(ctx, conn, grpc.WaitForReady(true)); done <- err }()
+	go func() { _, err := calltest.GetTicket(ctx, conn, grpc.WaitForReady(true)); done <- err }()
 	if err := conn.Close(); err != nil {
 		t.Errorf("Close() = %v", err)
 	}
@@ -210,9 +211,9 @@ func TestAutoRecoversFromNoStrategy(t *testing.T) {
 	agent := istiotest.NewAgent(t)
 	agent.SetReady(false)
 	sc := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: closedAddr(t), ReadyTimeout: 50 * time.Millisecond}
-	conn := dial(t, balancer.Auto{Strategies: []balancer.Strategy{sc}, DetectTimeout: 50 * time.Millisecond, RedetectInterval: 50 * time.Millisecond}, bs[0].Addr)
+	conn := balancertest.Dial(t, balancer.Auto{Strategies: []balancer.Strategy{sc}, DetectTimeout: 50 * time.Millisecond, RedetectInterval: 50 * time.Millisecond}, bs[0].Addr)
 
-	if _, err := getTicket(ctx, conn); status.Code(err) != codes.Unavailable {
+	if _, err := calltest.GetTicket(ctx, conn); status.Code(err) != codes.Unavailable {
 		t.Fatalf("GetTicket() with no strategy available = %v, want code Unavailable", err)
 	}
 	probes := agent.Requests()
@@ -230,7 +231,7 @@ func TestAutoRecoversFromNoStrategy(t *testing.T) {
 			t.Fatalf("Decision() = %+v, want sidecar once it is ready", decision(t, conn))
 		}
 	}
-	if _, err := getTicket(ctx, conn); err != nil {
+	if _, err := calltest.GetTicket(ctx, conn); err != nil {
 		t.Fatalf("GetTicket() after the sidecar became ready = %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 )
 
@@ -59,7 +60,7 @@ func benchStockScaleUp(b *testing.B) {
 	defer conn.Close()
 	for _, bk := range all[:3] {
 		for bk.Calls() == 0 {
-			if _, err := getTicket(ctx, conn, grpc.WaitForReady(true)); err != nil {
+			if _, err := calltest.GetTicket(ctx, conn, grpc.WaitForReady(true)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -72,7 +73,7 @@ func benchStockScaleUp(b *testing.B) {
 		set(b, all)
 		start := time.Now()
 		for all[3].Calls() == base && time.Since(start) < stockWindow {
-			if _, err := getTicket(ctx, conn); err != nil {
+			if _, err := calltest.GetTicket(ctx, conn); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/dnstest"
 )
@@ -30,13 +31,13 @@ func TestUserServiceConfigWins(t *testing.T) {
 			ctx := testContext(t)
 			bs := balancertest.StartBackends(t, 3)
 			s := tc.harness(t, bs)
-			conn := dial(t, s.Strategy, s.Addr, pickFirst)
-			first, err := getTicket(ctx, conn)
+			conn := balancertest.Dial(t, s.Strategy, s.Addr, pickFirst)
+			first, err := calltest.GetTicket(ctx, conn)
 			if err != nil {
 				t.Fatalf("GetTicket() = %v", err)
 			}
 			for i := range 30 {
-				if got, err := getTicket(ctx, conn); err != nil || got != first {
+				if got, err := calltest.GetTicket(ctx, conn); err != nil || got != first {
 					t.Fatalf("call %d: GetTicket() = %q, %v; want %q (pick_first keeps one backend), nil", i, got, err, first)
 				}
 			}
@@ -49,8 +50,8 @@ func TestUserServiceConfigWins(t *testing.T) {
 func TestDNSErrorNamesServer(t *testing.T) {
 	srv := dnstest.NewServer(t)
 	srv.SetMode(dnstest.ServFail)
-	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, "broken.meshmatch.test:50504")
-	_, err := getTicket(testContext(t), conn)
+	conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, "broken.meshmatch.test:50504")
+	_, err := calltest.GetTicket(testContext(t), conn)
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "on "+srv.Addr()) {
 		t.Errorf("GetTicket() = %v, want code Unavailable naming the DNS server %s", err, srv.Addr())
 	}

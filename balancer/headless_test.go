@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/internal/dnsresolver"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/dnstest"
@@ -18,8 +19,8 @@ import (
 
 func TestHeadlessNoRecords(t *testing.T) {
 	srv := dnstest.NewServer(t)
-	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, "missing.meshmatch.test:50504")
-	_, err := getTicket(testContext(t), conn)
+	conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Server: srv.Addr(), RefreshInterval: testRefresh}}, "missing.meshmatch.test:50504")
+	_, err := calltest.GetTicket(testContext(t), conn)
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "missing.meshmatch.test") {
 		t.Errorf("GetTicket() = %v, want code Unavailable and the name in the message", err)
 	}
@@ -50,7 +51,7 @@ func TestHeadlessKeepsLastGoodAddresses(t *testing.T) {
 				}
 				return ips, err
 			}
-			conn := dial(t, balancer.Headless{DNS: balancer.DNS{Lookup: lookup, RefreshInterval: testRefresh}}, addr)
+			conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Lookup: lookup, RefreshInterval: testRefresh}}, addr)
 			for _, b := range bs {
 				waitServedBy(t, ctx, conn, b.Name)
 			}
@@ -75,8 +76,8 @@ func TestHeadlessIPLiteral(t *testing.T) {
 		t.Errorf("lookup called for an IP literal")
 		return nil, errors.New("unexpected")
 	}
-	conn := dial(t, balancer.Headless{DNS: balancer.DNS{Lookup: lookup}}, bs[0].Addr)
-	if got, err := getTicket(testContext(t), conn); err != nil || got != bs[0].Name {
+	conn := balancertest.Dial(t, balancer.Headless{DNS: balancer.DNS{Lookup: lookup}}, bs[0].Addr)
+	if got, err := calltest.GetTicket(testContext(t), conn); err != nil || got != bs[0].Name {
 		t.Errorf("GetTicket() = %q, %v; want %q, nil", got, err, bs[0].Name)
 	}
 }

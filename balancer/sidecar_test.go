@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
+	"github.com/meshmatch/meshmatch/internal/calltest"
 	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/istiotest"
 )
@@ -65,9 +66,9 @@ func TestSidecarCallsWaitForReady(t *testing.T) {
 	agent.SetReady(false)
 	s := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: closedAddr(t)}
 	// The sidecar does mTLS; credentials given to Dial are replaced by plaintext.
-	conn := dial(t, s, bs[0].Addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{})))
+	conn := balancertest.Dial(t, s, bs[0].Addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{})))
 
-	_, err := getTicket(shortContext(t), conn)
+	_, err := calltest.GetTicket(shortContext(t), conn)
 	if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "not ready") {
 		t.Errorf("GetTicket() before the sidecar is ready = %v, want DeadlineExceeded saying it is not ready", err)
 	}
@@ -77,7 +78,7 @@ func TestSidecarCallsWaitForReady(t *testing.T) {
 
 	ctx := testContext(t)
 	done := make(chan error, 1)
-	go func() { _, err := getTicket(ctx, conn); done <- err }()
+	go func() { _, err := calltest.GetTicket(ctx, conn); done <- err }()
 	if err := agent.WaitRequests(ctx, agent.Requests()+1); err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +93,8 @@ func TestSidecarReadyTimeoutOpensGate(t *testing.T) {
 	agent := istiotest.NewAgent(t)
 	agent.SetReady(false)
 	s := balancer.Sidecar{ProbeAddr: agent.Addr(), AdminAddr: closedAddr(t), ReadyTimeout: 100 * time.Millisecond}
-	conn := dial(t, s, bs[0].Addr)
-	if _, err := getTicket(testContext(t), conn); err != nil {
+	conn := balancertest.Dial(t, s, bs[0].Addr)
+	if _, err := calltest.GetTicket(testContext(t), conn); err != nil {
 		t.Errorf("GetTicket() after ReadyTimeout = %v, want the call to go ahead", err)
 	}
 }
@@ -107,7 +108,7 @@ func TestSidecarCloseWhileWaiting(t *testing.T) {
 	}
 	ctx := testContext(t)
 	done := make(chan error, 1)
-	go func() { _, err := getTicket(ctx, conn); done <- err }()
+	go func() { _, err := calltest.GetTicket(ctx, conn); done <- err }()
 	if err := agent.WaitRequests(ctx, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/meshmatch/meshmatch/balancer"
 	"github.com/meshmatch/meshmatch/omclient"
+	"github.com/meshmatch/meshmatch/testing/balancertest"
 	"github.com/meshmatch/meshmatch/testing/dnstest"
 	"github.com/meshmatch/meshmatch/testing/faulttest"
 	"github.com/meshmatch/meshmatch/testing/istiotest"
@@ -38,12 +38,6 @@ const shortWait = 300 * time.Millisecond
 
 // faultRetry makes retries and resumed watches quick.
 var faultRetry = omclient.RetryPolicy{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
-
-// fastReconnect makes connections retry a dead pod quickly.
-var fastReconnect = grpc.WithConnectParams(grpc.ConnectParams{
-	Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
-	MinConnectTimeout: time.Second,
-})
 
 // faultStrategy builds a strategy whose discovery returns the given pods, and
 // the logical address to dial with it.
@@ -136,7 +130,7 @@ func faultConn(t *testing.T, s balancer.Strategy, addr string, opts ...omclient.
 	opts = append([]omclient.Option{
 		omclient.WithStrategy(s),
 		omclient.WithRetryPolicy(faultRetry),
-		omclient.WithDialOptions(fastReconnect),
+		omclient.WithDialOptions(balancertest.FastReconnect),
 	}, opts...)
 	c, err := omclient.NewConn(addr, opts...)
 	if err != nil {
